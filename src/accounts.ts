@@ -1,0 +1,77 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import type { AccountConfig, Protocol } from './config/types.js';
+import { hashPassword, verifyPassword } from './password-hash.js';
+import type { BasicCredentials } from './sasl/index.js';
+import { Secret } from './secret.js';
+
+export type LoginFailureReason = 'unknown-user' | 'wrong-password' | 'protocol-not-allowed' | 'authzid-mismatch';
+
+export type LoginCheck = { ok: true; account: AccountConfig } | { ok: false; reason: LoginFailureReason };
+
+const CACHE_TTL_MS = 15 * 60_000;
+const CACHE_MAX_ENTRIES = 10_000;
+
+/**
+ * Checks local credentials against the configured accounts. Every login is checked for real,
+ * but a legacy job that logs in every minute should not pay ~100 ms of scrypt each time, so
+ * successful checks are remembered for a while. The cache key is an HMAC (under a key that
+ * lives only in this process) of username, stored hash and password: the password itself is
+ * never kept, and changing an account's hash invalidates its entries. Concurrent checks of the
+ * same credentials share one scrypt run.
+ */
+export class AccountDirectory {
+  readonly #accounts: ReadonlyMap<string, AccountConfig>;
+  readonly #cacheKey = randomBytes(32);
+  readonly #verified = new Map<string, number>(); // cache key → expiry time
+  readonly #inFlight = new Map<string, Promise<boolean>>();
+  #dummyHash: Promise<string> | undefined;
+
+  constructor(accounts: ReadonlyMap<string, AccountConfig>) {
+    this.#accounts = accounts;
+  }
+
+  async check(credentials: BasicCredentials, protocol: Protocol): Promise<LoginCheck> {
+    const account = this.#accounts.get(credentials.username.toLowerCase());
+    if (!account) {
+      // Spend the same time as a real check, so response timing does not reveal valid usernames.
+      this.#dummyHash ??= hashPassword(new Secret(randomBytes(16).toString('hex')));
+      await verifyPassword(credentials.password, await this.#dummyHash);
+      return { ok: false, reason: 'unknown-user' };
+    }
+    if (!(await this.#passwordMatches(account, credentials.password))) return { ok: false, reason: 'wrong-password' };
+    if (!account.protocols.includes(protocol)) return { ok: false, reason: 'protocol-not-allowed' };
+    const authzid = credentials.authzid?.toLowerCase();
+    if (authzid !== undefined && authzid !== account.mailbox.toLowerCase() && authzid !== account.username.toLowerCase()) {
+      return { ok: false, reason: 'authzid-mismatch' };
+    }
+    return { ok: true, account };
+  }
+
+  async #passwordMatches(account: AccountConfig, password: Secret): Promise<boolean> {
+    const key = createHmac('sha256', this.#cacheKey)
+      .update(`${account.username}\0${account.passwordHash}\0`)
+      .update(password.reveal())
+      .digest('base64');
+    const expiry = this.#verified.get(key);
+    if (expiry !== undefined && expiry > Date.now()) return true;
+
+    let pending = this.#inFlight.get(key);
+    if (!pending) {
+      pending = verifyPassword(password, account.passwordHash).finally(() => this.#inFlight.delete(key));
+      this.#inFlight.set(key, pending);
+    }
+    const matches = await pending;
+    if (matches) this.#remember(key);
+    return matches;
+  }
+
+  #remember(key: string): void {
+    this.#verified.delete(key);
+    if (this.#verified.size >= CACHE_MAX_ENTRIES) {
+      // Map iteration follows insertion order: drop the oldest entry.
+      const oldest = this.#verified.keys().next();
+      if (!oldest.done) this.#verified.delete(oldest.value);
+    }
+    this.#verified.set(key, Date.now() + CACHE_TTL_MS);
+  }
+}

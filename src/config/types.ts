@@ -1,0 +1,74 @@
+import type { Secret } from '../secret.js';
+
+export const PROTOCOLS = ['imap', 'pop3', 'smtp'] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
+
+export const TLS_MODES = ['none', 'starttls', 'implicit'] as const;
+export type TlsMode = (typeof TLS_MODES)[number];
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export type AppCredential =
+  | { kind: 'secret'; clientSecret: Secret }
+  | { kind: 'certificate'; privateKey: Secret; certificatePem: string; thumbprintSha256: string };
+
+/** An Entra ID app registration the proxy gets tokens for. */
+export interface AppConfig {
+  name: string;
+  tenantId: string;
+  clientId: string;
+  credential: AppCredential;
+  /** e.g. https://login.microsoftonline.com (no tenant, no trailing slash). */
+  authorityHost: string;
+  scope: string;
+}
+
+/** A local login: who may use the proxy, for which mailbox, through which app. */
+export interface AccountConfig {
+  /** Local username as configured; matched case-insensitively. */
+  username: string;
+  passwordHash: string;
+  mailbox: string;
+  app: string;
+  protocols: readonly Protocol[];
+}
+
+export interface ListenerConfig {
+  protocol: Protocol;
+  host: string;
+  port: number;
+  tls: TlsMode;
+}
+
+export interface UpstreamConfig {
+  imap: HostPort;
+  pop3: HostPort;
+  smtp: HostPort;
+  /** Extra trusted CA certificates (PEM), for tests and TLS-inspecting corporate proxies. */
+  ca?: string;
+  connectTimeoutMs: number;
+  tlsTimeoutMs: number;
+  loginTimeoutMs: number;
+}
+
+export interface ProxyConfig {
+  apps: ReadonlyMap<string, AppConfig>;
+  /** Keyed by lower-cased username. */
+  accounts: ReadonlyMap<string, AccountConfig>;
+  listeners: readonly ListenerConfig[];
+  /** Local certificate and key, required when a listener uses TLS. */
+  tls?: { cert: string; key: Secret };
+  upstream: UpstreamConfig;
+  tokens: {
+    requestTimeoutMs: number;
+    /** Renew a cached token when less than this is left, so new sessions do not die of expiry. */
+    minRemainingSeconds: number;
+  };
+  log: { level: LogLevel; format: 'auto' | 'json' | 'pretty' };
+}

@@ -1,0 +1,361 @@
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { isIP } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Secret } from '../secret.js';
+import { isPasswordHash } from '../password-hash.js';
+import { CLOUDS, type CloudName } from './clouds.js';
+import { resolveReference } from './references.js';
+import {
+  LOG_LEVELS, PROTOCOLS, TLS_MODES,
+  type AccountConfig, type AppConfig, type AppCredential, type HostPort, type ListenerConfig,
+  type LogLevel, type Protocol, type ProxyConfig, type TlsMode,
+} from './types.js';
+
+export interface ConfigProblem {
+  key: string;
+  problem: string;
+  fix: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: ConfigProblem[], source: string) {
+    super(
+      `${source}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n` +
+        problems.map((p) => `  - ${p.key}: ${p.problem}. Fix: ${p.fix}.`).join('\n'),
+    );
+  }
+}
+
+type Json = unknown;
+type JsonObject = Record<string, Json>;
+
+const KNOWN_TOP_KEYS = ['$schema', 'cloud', 'apps', 'accounts', 'listeners', 'tls', 'upstream', 'tokens', 'log'];
+
+/**
+ * Turns parsed JSON into a ProxyConfig, collecting every problem (not just the first) with
+ * the key that holds it and how to fix it. File paths are relative to `baseDir`.
+ */
+export function validateConfig(raw: Json, baseDir: string, source = 'config'): ProxyConfig {
+  const v = new Validator(baseDir);
+  const root = v.object(raw, '(top level)') ?? {};
+  v.unknownKeys(root, '', KNOWN_TOP_KEYS);
+
+  const cloudName = v.oneOf(root.cloud ?? 'commercial', 'cloud', Object.keys(CLOUDS)) as CloudName | undefined;
+  const cloud = CLOUDS[cloudName ?? 'commercial'];
+
+  const apps = new Map<string, AppConfig>();
+  const appsRaw = v.object(root.apps, 'apps') ?? {};
+  if (Object.keys(appsRaw).length === 0) v.problem('apps', 'no app registration is configured', 'add one under "apps" (see config.example.json)');
+  for (const [name, value] of Object.entries(appsRaw)) {
+    const app = validateApp(v, name, value, cloud);
+    if (app) apps.set(name, app);
+  }
+
+  const accounts = new Map<string, AccountConfig>();
+  const accountsRaw = v.object(root.accounts, 'accounts') ?? {};
+  if (Object.keys(accountsRaw).length === 0) v.problem('accounts', 'no local account is configured', 'add one under "accounts" (see config.example.json)');
+  for (const [username, value] of Object.entries(accountsRaw)) {
+    const key = `accounts.${username}`;
+    const account = validateAccount(v, key, username, value, Object.keys(appsRaw));
+    if (!account) continue;
+    const folded = username.toLowerCase();
+    if (accounts.has(folded)) {
+      v.problem(key, `duplicates account "${accounts.get(folded)!.username}" (usernames are case-insensitive)`, 'rename one of them');
+    }
+    accounts.set(folded, account);
+  }
+
+  const listeners: ListenerConfig[] = [];
+  const listenersRaw = v.array(root.listeners, 'listeners') ?? [];
+  if (listenersRaw.length === 0) v.problem('listeners', 'no listener is configured', 'add at least one, e.g. {"protocol": "imap", "port": 1143, "tls": "none"}');
+  listenersRaw.forEach((value, index) => {
+    const listener = validateListener(v, `listeners[${index}]`, value);
+    if (listener) listeners.push(listener);
+  });
+  const seen = new Map<string, string>();
+  listeners.forEach((l, index) => {
+    const address = `${l.host}:${l.port}`;
+    if (l.port !== 0 && seen.has(address)) v.problem(`listeners[${index}]`, `${address} is already used by ${seen.get(address)}`, 'give each listener its own port');
+    seen.set(address, `listeners[${index}]`);
+  });
+
+  let tls: ProxyConfig['tls'];
+  const needsTls = listeners.some((l) => l.tls !== 'none');
+  if (root.tls !== undefined && root.tls !== null) {
+    tls = validateLocalTls(v, root.tls);
+  } else if (needsTls) {
+    v.problem('tls', 'a listener uses TLS but no local certificate is configured', 'run "o365-mail-proxy gen-cert" and set tls.certFile and tls.keyFile');
+  }
+
+  const upstreamRaw = v.object(root.upstream ?? {}, 'upstream') ?? {};
+  v.unknownKeys(upstreamRaw, 'upstream', ['imap', 'pop3', 'smtp', 'caFile', 'connectTimeoutMs', 'tlsTimeoutMs', 'loginTimeoutMs']);
+  const caFile = upstreamRaw.caFile;
+  const upstream: ProxyConfig['upstream'] = {
+    imap: v.hostPort(upstreamRaw.imap, 'upstream.imap', cloud.imap),
+    pop3: v.hostPort(upstreamRaw.pop3, 'upstream.pop3', cloud.pop3),
+    smtp: v.hostPort(upstreamRaw.smtp, 'upstream.smtp', cloud.smtp),
+    ...(caFile === undefined || caFile === null ? {} : { ca: v.pemFile(caFile, 'upstream.caFile', 'CERTIFICATE') }),
+    connectTimeoutMs: v.positiveInt(upstreamRaw.connectTimeoutMs ?? 10_000, 'upstream.connectTimeoutMs'),
+    tlsTimeoutMs: v.positiveInt(upstreamRaw.tlsTimeoutMs ?? 10_000, 'upstream.tlsTimeoutMs'),
+    loginTimeoutMs: v.positiveInt(upstreamRaw.loginTimeoutMs ?? 20_000, 'upstream.loginTimeoutMs'),
+  };
+
+  const tokensRaw = v.object(root.tokens ?? {}, 'tokens') ?? {};
+  v.unknownKeys(tokensRaw, 'tokens', ['requestTimeoutMs', 'minRemainingSeconds']);
+  const tokens = {
+    requestTimeoutMs: v.positiveInt(tokensRaw.requestTimeoutMs ?? 15_000, 'tokens.requestTimeoutMs'),
+    minRemainingSeconds: v.positiveInt(tokensRaw.minRemainingSeconds ?? 1800, 'tokens.minRemainingSeconds'),
+  };
+
+  const logRaw = v.object(root.log ?? {}, 'log') ?? {};
+  v.unknownKeys(logRaw, 'log', ['level', 'format']);
+  const log = {
+    level: (v.oneOf(logRaw.level ?? 'info', 'log.level', LOG_LEVELS) ?? 'info') as LogLevel,
+    format: (v.oneOf(logRaw.format ?? 'auto', 'log.format', ['auto', 'json', 'pretty']) ?? 'auto') as 'auto' | 'json' | 'pretty',
+  };
+
+  if (v.problems.length > 0) throw new ConfigError(v.problems, source);
+  return { apps, accounts, listeners, ...(tls ? { tls } : {}), upstream, tokens, log };
+}
+
+function validateApp(v: Validator, name: string, value: Json, cloud: (typeof CLOUDS)[CloudName]): AppConfig | undefined {
+  const key = `apps.${name}`;
+  const raw = v.object(value, key);
+  if (!raw) return undefined;
+  v.unknownKeys(raw, key, ['tenantId', 'clientId', 'clientSecret', 'certificate', 'authorityHost', 'scope']);
+  const tenantId = v.string(raw.tenantId, `${key}.tenantId`, 'the Directory (tenant) ID from the app registration\'s Overview page');
+  if (tenantId && ['common', 'organizations', 'consumers'].includes(tenantId.toLowerCase())) {
+    v.problem(`${key}.tenantId`, `"${tenantId}" does not work with the client-credentials flow`, 'use the Directory (tenant) ID GUID or the tenant\'s domain');
+  }
+  const clientId = v.string(raw.clientId, `${key}.clientId`, 'the Application (client) ID from the app registration\'s Overview page');
+  if (clientId && !GUID.test(clientId)) v.problem(`${key}.clientId`, `"${clientId}" is not a GUID`, 'copy the Application (client) ID, a GUID like 00000000-0000-0000-0000-000000000000');
+
+  let credential: AppCredential | undefined;
+  const hasSecret = raw.clientSecret !== undefined && raw.clientSecret !== null;
+  const hasCertificate = raw.certificate !== undefined && raw.certificate !== null;
+  if (hasSecret && hasCertificate) {
+    v.problem(key, 'has both clientSecret and certificate', 'keep one of them');
+  } else if (hasSecret) {
+    const secret = v.string(raw.clientSecret, `${key}.clientSecret`, 'the secret\'s Value (not its Secret ID), preferably as "${env:NAME}"');
+    if (secret !== undefined) {
+      if (GUID.test(secret)) {
+        v.problem(`${key}.clientSecret`, 'looks like a GUID, which is the secret\'s ID, not its value', 'copy the Value column when creating the client secret (it is shown only once)');
+      }
+      credential = { kind: 'secret', clientSecret: new Secret(secret) };
+    }
+  } else if (hasCertificate) {
+    credential = validateCertificateCredential(v, `${key}.certificate`, raw.certificate);
+  } else {
+    v.problem(key, 'has neither clientSecret nor certificate', 'add "clientSecret": "${env:NAME}" or "certificate": {"keyFile": ..., "certFile": ...}');
+  }
+
+  const authorityHost = v.httpsUrl(raw.authorityHost ?? cloud.authorityHost, `${key}.authorityHost`);
+  const scope = v.string(raw.scope ?? cloud.scope, `${key}.scope`, 'e.g. https://outlook.office365.com/.default');
+  if (scope && !scope.endsWith('/.default')) v.problem(`${key}.scope`, 'must end in "/.default" for the client-credentials flow', `use ${cloud.scope}`);
+  if (!tenantId || !clientId || !credential || !authorityHost || !scope) return undefined;
+  return { name, tenantId, clientId, credential, authorityHost, scope };
+}
+
+function validateCertificateCredential(v: Validator, key: string, value: Json): AppCredential | undefined {
+  const raw = v.object(value, key);
+  if (!raw) return undefined;
+  v.unknownKeys(raw, key, ['keyFile', 'certFile']);
+  const keyPem = v.pemFile(raw.keyFile, `${key}.keyFile`, 'PRIVATE KEY');
+  const certificatePem = v.pemFile(raw.certFile, `${key}.certFile`, 'CERTIFICATE');
+  if (!keyPem || !certificatePem) return undefined;
+  try {
+    createPrivateKey(keyPem);
+  } catch {
+    v.problem(`${key}.keyFile`, 'is not a readable PEM private key (encrypted keys are not supported)', 'export the key unencrypted in PEM format');
+    return undefined;
+  }
+  try {
+    // MSAL wants the SHA-256 thumbprint as plain hex, computed over the DER certificate.
+    const thumbprintSha256 = new X509Certificate(certificatePem).fingerprint256.replaceAll(':', '');
+    return { kind: 'certificate', privateKey: new Secret(keyPem), certificatePem, thumbprintSha256 };
+  } catch {
+    v.problem(`${key}.certFile`, 'is not a readable PEM certificate', 'use the certificate uploaded to the app registration, in PEM format');
+    return undefined;
+  }
+}
+
+function validateAccount(v: Validator, key: string, username: string, value: Json, appNames: string[]): AccountConfig | undefined {
+  const raw = v.object(value, key);
+  if (!raw) return undefined;
+  v.unknownKeys(raw, key, ['passwordHash', 'mailbox', 'app', 'protocols']);
+  if (/[\s\x00-\x1f]/.test(username) || username === '') v.problem(key, 'username must not be empty or contain spaces or control characters', 'rename the account');
+  const passwordHash = v.string(raw.passwordHash, `${key}.passwordHash`, 'run "o365-mail-proxy hash-password" and paste its output');
+  if (passwordHash && !isPasswordHash(passwordHash)) {
+    v.problem(`${key}.passwordHash`, 'is not a hash made by hash-password (plain passwords are not accepted)', 'run "o365-mail-proxy hash-password" and paste its output');
+  }
+  const mailbox = v.string(raw.mailbox, `${key}.mailbox`, 'the email address of the Exchange Online mailbox');
+  if (mailbox && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(mailbox)) v.problem(`${key}.mailbox`, `"${mailbox}" is not an email address`, 'use the mailbox\'s primary SMTP address');
+  const app = v.string(raw.app, `${key}.app`, 'the name of an entry under "apps"');
+  if (app && !appNames.includes(app)) {
+    v.problem(`${key}.app`, `"${app}" is not defined under "apps" (defined: ${appNames.join(', ') || 'none'})`, 'use one of the names under "apps"');
+  }
+  let protocols: Protocol[] = [...PROTOCOLS];
+  if (raw.protocols !== undefined) {
+    const list = v.array(raw.protocols, `${key}.protocols`) ?? [];
+    protocols = [];
+    list.forEach((p, i) => {
+      const protocol = v.oneOf(p, `${key}.protocols[${i}]`, PROTOCOLS) as Protocol | undefined;
+      if (protocol) protocols.push(protocol);
+    });
+  }
+  if (!passwordHash || !mailbox || !app) return undefined;
+  return { username, passwordHash, mailbox, app, protocols };
+}
+
+function validateListener(v: Validator, key: string, value: Json): ListenerConfig | undefined {
+  const raw = v.object(value, key);
+  if (!raw) return undefined;
+  v.unknownKeys(raw, key, ['protocol', 'host', 'port', 'tls', 'allowPlaintextOnNetwork']);
+  const protocol = v.oneOf(raw.protocol, `${key}.protocol`, PROTOCOLS) as Protocol | undefined;
+  const host = v.string(raw.host ?? '127.0.0.1', `${key}.host`, 'an IP address to listen on, e.g. 127.0.0.1');
+  if (host && isIP(host) === 0 && host !== 'localhost') v.problem(`${key}.host`, `"${host}" is not an IP address`, 'use an IP address such as 127.0.0.1, ::1 or 0.0.0.0');
+  const port = v.port(raw.port, `${key}.port`);
+  const tls = v.oneOf(raw.tls ?? 'none', `${key}.tls`, TLS_MODES) as TlsMode | undefined;
+  const allowPlaintext = raw.allowPlaintextOnNetwork === true;
+  if (host && tls === 'none' && !isLoopback(host) && !allowPlaintext) {
+    v.problem(key, `listens on ${host} without TLS, so passwords would cross the network in clear text`, 'set "tls": "starttls" or "implicit", or add "allowPlaintextOnNetwork": true if you accept the risk');
+  }
+  if (!protocol || !host || port === undefined || !tls) return undefined;
+  return { protocol, host, port, tls };
+}
+
+function validateLocalTls(v: Validator, value: Json): ProxyConfig['tls'] {
+  const raw = v.object(value, 'tls');
+  if (!raw) return undefined;
+  v.unknownKeys(raw, 'tls', ['certFile', 'keyFile']);
+  const cert = v.pemFile(raw.certFile, 'tls.certFile', 'CERTIFICATE');
+  const key = v.pemFile(raw.keyFile, 'tls.keyFile', 'PRIVATE KEY');
+  return cert && key ? { cert, key: new Secret(key) } : undefined;
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Small typed readers that record a problem (with its key and fix) instead of throwing. */
+class Validator {
+  readonly problems: { key: string; problem: string; fix: string }[] = [];
+  constructor(private readonly baseDir: string) {}
+
+  problem(key: string, problem: string, fix: string): void {
+    this.problems.push({ key, problem, fix });
+  }
+
+  object(value: Json, key: string): JsonObject | undefined {
+    if (value === undefined) {
+      this.problem(key, 'is missing', 'add it (see config.example.json)');
+      return undefined;
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      this.problem(key, 'must be an object', 'use {...} (see config.example.json)');
+      return undefined;
+    }
+    return value as JsonObject;
+  }
+
+  array(value: Json, key: string): Json[] | undefined {
+    if (!Array.isArray(value)) {
+      this.problem(key, value === undefined ? 'is missing' : 'must be an array', 'use [...] (see config.example.json)');
+      return undefined;
+    }
+    return value;
+  }
+
+  unknownKeys(raw: JsonObject, key: string, known: string[]): void {
+    for (const name of Object.keys(raw)) {
+      if (!known.includes(name)) {
+        this.problem(key ? `${key}.${name}` : name, 'is not a known setting', `remove it or use one of: ${known.join(', ')}`);
+      }
+    }
+  }
+
+  /** A string, with ${env:NAME} / ${file:path} references resolved. */
+  string(value: Json, key: string, hint: string): string | undefined {
+    if (typeof value !== 'string' || value.trim() === '') {
+      this.problem(key, value === undefined ? 'is missing' : 'must be a non-empty string', `set it to ${hint}`);
+      return undefined;
+    }
+    const resolved = resolveReference(value, this.baseDir);
+    if (!resolved.ok) {
+      this.problem(key, resolved.problem, resolved.fix);
+      return undefined;
+    }
+    return resolved.value;
+  }
+
+  oneOf(value: Json, key: string, allowed: readonly string[]): string | undefined {
+    if (typeof value !== 'string' || !allowed.includes(value)) {
+      this.problem(key, value === undefined ? 'is missing' : `${JSON.stringify(value)} is not allowed`, `use one of: ${allowed.join(', ')}`);
+      return undefined;
+    }
+    return value;
+  }
+
+  positiveInt(value: Json, key: string): number {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+      this.problem(key, 'must be a positive whole number', 'use e.g. 10000');
+      return 1;
+    }
+    return value;
+  }
+
+  port(value: Json, key: string): number | undefined {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65535) {
+      this.problem(key, value === undefined ? 'is missing' : 'must be a port number 0-65535', 'use e.g. 1143');
+      return undefined;
+    }
+    return value;
+  }
+
+  hostPort(value: Json, key: string, fallback: HostPort): HostPort {
+    if (value === undefined) return fallback;
+    const raw = this.object(value, key);
+    if (!raw) return fallback;
+    this.unknownKeys(raw, key, ['host', 'port']);
+    const host = this.string(raw.host ?? fallback.host, `${key}.host`, 'a host name');
+    const port = this.port(raw.port ?? fallback.port, `${key}.port`);
+    return { host: host ?? fallback.host, port: port ?? fallback.port };
+  }
+
+  httpsUrl(value: Json, key: string): string | undefined {
+    const text = this.string(value, key, 'an https:// URL such as https://login.microsoftonline.com');
+    if (!text) return undefined;
+    try {
+      const url = new URL(text);
+      if (url.protocol !== 'https:' || (url.pathname !== '/' && url.pathname !== '')) throw new Error();
+      return `https://${url.host}`;
+    } catch {
+      this.problem(key, `"${text}" is not an https:// URL without a path`, 'use e.g. https://login.microsoftonline.com (the tenant is added from tenantId)');
+      return undefined;
+    }
+  }
+
+  pemFile(value: Json, key: string, label: string): string | undefined {
+    const path = this.string(value, key, `the path of a PEM file holding a ${label.toLowerCase()}`);
+    if (!path) return undefined;
+    const full = resolve(this.baseDir, path);
+    let text: string;
+    try {
+      text = readFileSync(full, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'error';
+      const fix = key.startsWith('tls.') ? 'run "o365-mail-proxy gen-cert" or fix the path (relative to the config file)' : 'fix the path (relative to the config file)';
+      this.problem(key, `cannot read ${full} (${code})`, fix);
+      return undefined;
+    }
+    if (!text.includes(`-----BEGIN ${label}-----`) && !(label === 'PRIVATE KEY' && /-----BEGIN (RSA|EC) PRIVATE KEY-----/.test(text))) {
+      this.problem(key, `${full} holds no PEM "${label}"`, 'use a PEM file (text starting with -----BEGIN)');
+      return undefined;
+    }
+    return text;
+  }
+}

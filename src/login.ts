@@ -1,0 +1,89 @@
+import type { Logger } from 'pino';
+import type { AccountConfig, Protocol } from './config/types.js';
+import type { ProxyContext } from './context.js';
+import type { BasicCredentials } from './sasl/index.js';
+import { REQUIRED_ROLE } from './tokens/claims.js';
+import { TokenError } from './tokens/errors.js';
+import type { AccessToken } from './tokens/provider.js';
+import { UpstreamError } from './upstream/errors.js';
+
+/**
+ * How a login ended, in the three shapes every protocol can express:
+ * - denied: local credentials wrong (or user unknown, or protocol not allowed) — the client
+ *   gets one generic answer, the log says which;
+ * - temporary: try again later (token service or upstream unreachable, timeouts);
+ * - permanent: the setup is wrong (bad client secret, no mailbox permission) — the reason is
+ *   short and safe to show, the log has the full cause.
+ */
+export type LoginOutcome<U> =
+  | { ok: true; account: AccountConfig; upstream: U }
+  | { ok: false; kind: 'denied' }
+  | { ok: false; kind: 'temporary' | 'permanent'; reason: string };
+
+/** Opens the upstream session for an account with a token (protocol-specific). */
+export type UpstreamLogin<U> = (account: AccountConfig, token: AccessToken) => Promise<U>;
+
+/**
+ * The login path shared by IMAP, POP3 and SMTP: local credentials → access token → upstream
+ * XOAUTH2 login, retried once with a fresh token when the upstream refuses the token.
+ */
+export async function login<U>(ctx: ProxyContext, credentials: BasicCredentials, protocol: Protocol, log: Logger, openUpstream: UpstreamLogin<U>): Promise<LoginOutcome<U>> {
+  const started = Date.now();
+  const check = await ctx.accounts.check(credentials, protocol);
+  if (!check.ok) {
+    log.warn({ event: 'auth.fail', user: credentials.username, reason: check.reason }, 'local authentication failed');
+    return { ok: false, kind: 'denied' };
+  }
+  const { account } = check;
+  const userLog = log.child({ user: account.username, mailbox: account.mailbox, app: account.app });
+  userLog.info({ event: 'auth.local.ok' }, 'local credentials accepted');
+
+  const tokens = ctx.tokens.get(account.app)!;
+  try {
+    let token = await tokens.getToken();
+    warnAboutMissingRole(token, protocol, userLog);
+    let upstream: U;
+    try {
+      upstream = await openUpstream(account, token);
+    } catch (error) {
+      if (!(error instanceof UpstreamError && error.kind === 'rejected')) throw error;
+      userLog.warn({ event: 'upstream.token-rejected', cause: error.message, serverReply: error.serverReply }, 'upstream refused the token; retrying once with a fresh one');
+      token = await tokens.getToken(token.token);
+      upstream = await openUpstream(account, token);
+    }
+    userLog.info({ event: 'auth.ok', durationMs: Date.now() - started }, 'logged in upstream');
+    return { ok: true, account, upstream };
+  } catch (error) {
+    return failure(error, account, protocol, userLog);
+  }
+}
+
+function failure(error: unknown, account: AccountConfig, protocol: Protocol, log: Logger): LoginOutcome<never> {
+  if (error instanceof TokenError) {
+    log.warn({ event: 'auth.fail', reason: 'token', temporary: error.temporary, cause: error.detail }, `no access token: ${error.reason}`);
+    return { ok: false, kind: error.temporary ? 'temporary' : 'permanent', reason: error.reason };
+  }
+  if (error instanceof UpstreamError) {
+    const hint = error.kind === 'rejected'
+      ? `check that the app has ${REQUIRED_ROLE[protocol]} with admin consent, that its service principal is registered in Exchange (New-ServicePrincipal) and has FullAccess on ${account.mailbox}`
+      : error.kind === 'not-connected'
+        ? `the service principal has no access to ${account.mailbox}: Add-MailboxPermission -AccessRights FullAccess`
+        : undefined;
+    log.warn({ event: 'auth.fail', reason: `upstream-${error.kind}`, temporary: error.temporary, cause: error.message, serverReply: error.serverReply, hint }, 'upstream login failed');
+    const reason = error.kind === 'rejected'
+      ? `Exchange Online refused the token for ${account.mailbox}`
+      : error.kind === 'not-connected'
+        ? `no access to mailbox ${account.mailbox}`
+        : 'mail server unavailable, try again later';
+    return { ok: false, kind: error.temporary ? 'temporary' : 'permanent', reason };
+  }
+  log.error({ event: 'auth.fail', reason: 'internal', err: error }, 'login failed unexpectedly');
+  return { ok: false, kind: 'temporary', reason: 'internal error, try again later' };
+}
+
+function warnAboutMissingRole(token: AccessToken, protocol: Protocol, log: Logger): void {
+  const role = REQUIRED_ROLE[protocol];
+  if (token.claims && !token.claims.roles.includes(role)) {
+    log.warn({ event: 'token.role-missing', role, roles: token.claims.roles, appid: token.claims.appid }, `the access token lacks ${role}: add it under API permissions → Office 365 Exchange Online and grant admin consent`);
+  }
+}

@@ -1,0 +1,46 @@
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { TLSSocket, type SecureContext } from 'node:tls';
+import type { Logger } from 'pino';
+import type { ListenerConfig } from '../config/types.js';
+import type { ProxyContext } from '../context.js';
+
+/** What a protocol front gets for each accepted connection. */
+export interface SessionEnv {
+  ctx: ProxyContext;
+  listener: ListenerConfig;
+  /** Local TLS, present when the listener uses STARTTLS or implicit TLS. */
+  secureContext?: SecureContext;
+  /** Child logger with sid, proto and client bound. */
+  log: Logger;
+  /** Called once when the session is over (for shutdown bookkeeping). */
+  onClose?: () => void;
+}
+
+export function newSessionId(): string {
+  return randomBytes(6).toString('base64url');
+}
+
+/**
+ * Upgrades a server-side socket to TLS after STARTTLS/STLS. Resolves when the handshake is
+ * done; the caller has already dropped every byte that arrived before (plaintext injection).
+ */
+export function upgradeToTls(socket: Socket, secureContext: SecureContext, timeoutMs = 15_000): Promise<TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const secure = new TLSSocket(socket, { isServer: true, secureContext });
+    const timer = setTimeout(() => {
+      secure.destroy();
+      reject(new Error('TLS handshake timed out'));
+    }, timeoutMs);
+    secure.once('secure', () => {
+      clearTimeout(timer);
+      secure.removeAllListeners('error');
+      resolve(secure);
+    });
+    secure.once('error', (error) => {
+      clearTimeout(timer);
+      secure.destroy();
+      reject(error);
+    });
+  });
+}

@@ -1,0 +1,183 @@
+import { SMTPServer, type SMTPServerAddress, type SMTPServerAuthentication, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import type { Logger } from 'pino';
+import type { AccountConfig, ListenerConfig } from '../../config/types.js';
+import type { ProxyContext } from '../../context.js';
+import { login, type UpstreamLogin } from '../../login.js';
+import { Secret } from '../../secret.js';
+import { UpstreamError } from '../../upstream/errors.js';
+import { SmtpUpstream } from '../../upstream/smtp-client.js';
+import { newSessionId } from '../session.js';
+import type { SmtpReply } from './reply.js';
+
+/** Per-client state beside smtp-server's session object. */
+interface RelaySession {
+  log: Logger;
+  started: number;
+  account?: AccountConfig;
+  upstream?: SmtpUpstream;
+  openUpstream?: () => Promise<SmtpUpstream>;
+  /** A MAIL was accepted upstream and not finished by DATA: reset it before the next MAIL. */
+  transactionOpen: boolean;
+  messages: number;
+  bytesRelayed: number;
+  /** Text of the upstream's last reply, passed on as the text of the final 250 for DATA. */
+  lastReplyText?: string;
+}
+
+/** An smtp-server error with the reply code (and text) the client must get. */
+function reply(code: number, text: string): Error & { responseCode: number } {
+  return Object.assign(new Error(text), { responseCode: code });
+}
+
+function relayed(answer: SmtpReply): Error & { responseCode: number } {
+  // smtp-server writes one line: keep Exchange's enhanced code and join continuation lines.
+  return reply(answer.code, answer.lines.join(' ').trim() || 'Error');
+}
+
+const UPSTREAM_LOST = () => reply(421, '4.4.2 Connection to the mail server was lost, try again');
+
+/**
+ * The SMTP front: nodemailer's smtp-server speaks SMTP to the client (EHLO, STARTTLS, AUTH
+ * PLAIN/LOGIN, DATA parsing); its hooks relay each step upstream as it happens, so the client
+ * gets Exchange's own verdict for MAIL, each RCPT and the message. A message is acknowledged
+ * only after Exchange acknowledged it; nothing is queued.
+ */
+export function createSmtpFront(ctx: ProxyContext, listener: ListenerConfig, baseLog: Logger, onSession: (delta: 1 | -1) => void): SMTPServer {
+  const sessions = new Map<string, RelaySession>();
+  const state = (session: SMTPServerSession) => sessions.get(session.id)!;
+  const plain = listener.tls === 'none';
+  const tlsKeys = ctx.config.tls && !plain ? { key: ctx.config.tls.key.reveal(), cert: ctx.config.tls.cert } : {};
+
+  return new SMTPServer({
+    ...tlsKeys,
+    secure: listener.tls === 'implicit',
+    hideSTARTTLS: plain,
+    disabledCommands: plain ? ['STARTTLS'] : [],
+    // On a STARTTLS listener AUTH waits for TLS; "none" is loopback-only unless explicitly allowed.
+    allowInsecureAuth: plain,
+    authMethods: ['PLAIN', 'LOGIN'],
+    // MAIL before AUTH is refused in onMailFrom, with the RFC 4954 reply text.
+    authOptional: true,
+    // No DNS on the accept path: bursts must not wait for reverse lookups.
+    disableReverseLookup: true,
+    banner: 'o365-mail-proxy ESMTP ready',
+    logger: false,
+
+    onConnect(session, callback) {
+      const log = baseLog.child({ sid: newSessionId(), proto: 'smtp', client: `${session.remoteAddress}:${session.remotePort}` });
+      sessions.set(session.id, { log, started: Date.now(), transactionOpen: false, messages: 0, bytesRelayed: 0 });
+      onSession(1);
+      log.info({ event: 'connect', tls: session.secure }, 'client connected');
+      callback();
+    },
+
+    onAuth(auth: SMTPServerAuthentication, session, callback) {
+      const relay = state(session);
+      if (relay.account) return callback(reply(503, '5.5.1 Already authenticated'));
+      const credentials = { username: auth.username ?? '', password: new Secret(auth.password ?? '') };
+      const open: UpstreamLogin<SmtpUpstream> = (account, token) =>
+        SmtpUpstream.open(ctx.connector, ctx.config.upstream.smtp, account.mailbox, token.token, ctx.config.upstream.loginTimeoutMs);
+      login(ctx, credentials, 'smtp', relay.log, open).then((outcome) => {
+        if (!outcome.ok) {
+          if (outcome.kind === 'denied') return callback(reply(535, '5.7.8 Authentication credentials invalid'));
+          if (outcome.kind === 'temporary') return callback(reply(454, `4.7.0 ${outcome.reason}`));
+          return callback(reply(535, `5.7.8 ${outcome.reason}`));
+        }
+        relay.account = outcome.account;
+        relay.upstream = outcome.upstream;
+        // Later reconnects (the upstream may drop an idle session) take the same path.
+        relay.openUpstream = async () => {
+          const again = await login(ctx, credentials, 'smtp', relay.log, open);
+          if (!again.ok) throw new UpstreamError('unreachable', 'could not log in upstream again');
+          return again.upstream;
+        };
+        callback(null, { user: outcome.account.username });
+      }, (error: Error) => callback(reply(454, `4.7.0 ${error.message}`)));
+    },
+
+    onMailFrom(address: SMTPServerAddress, session, callback) {
+      const relay = state(session);
+      if (!relay.account) return callback(reply(530, '5.7.0 Authentication required'));
+      relayStep(relay, async (upstream) => {
+        if (relay.transactionOpen) {
+          relay.transactionOpen = false;
+          await upstream.command('RSET');
+        }
+        const answer = await upstream.command(`MAIL FROM:<${address.address}>${params(address)}`);
+        relay.transactionOpen = answer.code < 300;
+        return answer;
+      }, true).then(callback, callback);
+    },
+
+    onRcptTo(address: SMTPServerAddress, session, callback) {
+      relayStep(state(session), (upstream) => upstream.command(`RCPT TO:<${address.address}>${params(address)}`), false).then(callback, callback);
+    },
+
+    onData(stream: SMTPServerDataStream, session, callback) {
+      const relay = state(session);
+      relayStep(relay, async (upstream) => {
+        const answer = await upstream.data(stream);
+        relay.transactionOpen = false;
+        if (answer.code < 300) {
+          relay.messages++;
+          relay.bytesRelayed += stream.byteLength;
+          relay.log.info({ event: 'smtp.message', bytes: stream.byteLength, recipients: session.envelope.rcptTo.length }, 'message accepted upstream');
+        } else {
+          relay.log.info({ event: 'smtp.message-refused', code: answer.code }, 'message refused upstream');
+        }
+        return answer;
+      }, false).then(
+        (error) => {
+          // smtp-server answers only after the stream ended; make sure it does.
+          if (!stream.readableEnded) stream.resume();
+          if (error) return callback(error);
+          callback(null, relay.lastReplyText);
+        },
+        (error: Error) => callback(error),
+      );
+    },
+
+    onClose(session) {
+      const relay = sessions.get(session.id);
+      if (!relay) return;
+      sessions.delete(session.id);
+      onSession(-1);
+      void relay.upstream?.quit();
+      relay.log.info({ event: 'close', loggedIn: Boolean(relay.account), messages: relay.messages, bytesFromClient: relay.bytesRelayed, durationMs: Date.now() - relay.started }, 'session closed');
+    },
+  });
+}
+
+/**
+ * Runs one relay step against the upstream session and turns its reply into smtp-server's
+ * callback shape: undefined for 2xx/3xx (smtp-server sends its 250), an Error carrying
+ * Exchange's code and text otherwise. `mayReconnect`: at the start of a transaction a lost
+ * upstream session is replaced transparently; in the middle of one it cannot be.
+ */
+async function relayStep(relay: RelaySession, step: (upstream: SmtpUpstream) => Promise<SmtpReply>, mayReconnect: boolean): Promise<Error | undefined> {
+  try {
+    if (!relay.upstream || relay.upstream.closed) {
+      if (!mayReconnect || !relay.openUpstream) {
+        relay.transactionOpen = false;
+        return UPSTREAM_LOST();
+      }
+      relay.log.info({ event: 'upstream.reconnect' }, 'upstream SMTP session was closed; opening a new one');
+      relay.transactionOpen = false;
+      relay.upstream = await relay.openUpstream();
+    }
+    const answer = await step(relay.upstream);
+    relay.lastReplyText = answer.lines.join(' ').trim();
+    return answer.code < 400 ? undefined : relayed(answer);
+  } catch (error) {
+    relay.transactionOpen = false;
+    relay.log.warn({ event: 'upstream.error', cause: (error as Error).message }, 'upstream SMTP step failed');
+    relay.upstream?.close();
+    return UPSTREAM_LOST();
+  }
+}
+
+/** MAIL/RCPT parameters as the client gave them (BODY=8BITMIME, SIZE=..., SMTPUTF8, DSN). */
+function params(address: SMTPServerAddress): string {
+  if (!address.args) return '';
+  return Object.entries(address.args).map(([key, value]) => (value === true ? ` ${key}` : ` ${key}=${value}`)).join('');
+}

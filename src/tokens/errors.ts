@@ -1,0 +1,54 @@
+/**
+ * Why a token could not be had, in words a person can act on. `temporary` decides the answer
+ * the mail client gets (IMAP NO [UNAVAILABLE] vs NO [AUTHENTICATIONFAILED], and so on).
+ * The message never holds a secret: it is built from error codes, not from request data.
+ */
+export class TokenError extends Error {
+  override readonly name = 'TokenError';
+  constructor(
+    /** Short reason for the mail client, e.g. "invalid client secret (AADSTS7000215)". */
+    readonly reason: string,
+    readonly temporary: boolean,
+    /** Full cause for the log. */
+    readonly detail: string,
+    readonly aadsts?: string,
+  ) {
+    super(reason);
+  }
+}
+
+/** AADSTS codes people meet with the client-credentials flow, and what they mean. */
+const AADSTS_REASONS: Record<string, string> = {
+  '7000215': 'invalid client secret',
+  '7000222': 'client secret expired',
+  '700016': 'application not found in the tenant',
+  '90002': 'tenant not found',
+  '900023': 'tenant ID is not valid',
+  '700027': 'client certificate not accepted',
+  '700024': 'client assertion not valid at this time (check the clock)',
+  '1002012': 'invalid scope',
+  '70011': 'invalid scope',
+  '7000112': 'application is disabled',
+  '500011': 'Exchange Online is not available in the tenant',
+  '50126': 'invalid credentials',
+};
+
+const TEMPORARY_CODES = new Set(['network_error', 'request_timeout', 'temporarily_unavailable', 'service_unavailable']);
+
+/** Maps anything MSAL or the network threw to a TokenError. */
+export function classifyTokenFailure(error: unknown): TokenError {
+  if (error instanceof TokenError) return error;
+  const e = (error ?? {}) as { errorCode?: string; errorNo?: string; errorMessage?: string; status?: number; message?: string };
+  const text = `${e.errorMessage ?? ''} ${e.message ?? ''}`;
+  const aadsts = e.errorNo ?? /AADSTS(\d+)/.exec(text)?.[1];
+  // The first line of an AADSTS message is the useful part; the rest is trace and correlation IDs.
+  const detail = [e.errorCode, text.trim().split(/\r?\n/)[0]].filter(Boolean).join(': ') || String(error);
+  const status = e.status ?? 0;
+  const temporary = status >= 500 || status === 429 || TEMPORARY_CODES.has(e.errorCode ?? '') || (!aadsts && !(status >= 400));
+
+  if (aadsts && AADSTS_REASONS[aadsts] && !temporary) {
+    return new TokenError(`${AADSTS_REASONS[aadsts]} (AADSTS${aadsts})`, false, detail, aadsts);
+  }
+  if (temporary) return new TokenError('token service unavailable, try again later', true, detail, aadsts);
+  return new TokenError(`token request rejected${aadsts ? ` (AADSTS${aadsts})` : ''}`, false, detail, aadsts);
+}

@@ -1,0 +1,49 @@
+import { Agent, request } from 'node:https';
+import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node';
+
+/**
+ * MSAL's own client uses global fetch, which can neither trust an extra CA (tests, corporate
+ * TLS inspection) nor bound a request that was accepted and never answered (measured: ~300 s).
+ * This one does both, with node:https and a keep-alive agent.
+ */
+export function createNetworkClient(options: { ca?: string; timeoutMs: number }): INetworkModule {
+  const agent = new Agent({ keepAlive: true, ...(options.ca ? { ca: options.ca } : {}) });
+  const send = <T>(method: 'GET' | 'POST', url: string, init?: NetworkRequestOptions) =>
+    sendJson<T>(agent, method, url, init, options.timeoutMs);
+  return {
+    sendGetRequestAsync: (url, init) => send('GET', url, init),
+    sendPostRequestAsync: (url, init) => send('POST', url, init),
+  };
+}
+
+function sendJson<T>(agent: Agent, method: string, url: string, init: NetworkRequestOptions | undefined, timeoutMs: number): Promise<NetworkResponse<T>> {
+  return new Promise((resolve, reject) => {
+    const body = method === 'POST' ? Buffer.from(init?.body ?? '', 'utf8') : undefined;
+    const headers: Record<string, string | number> = { ...(init?.headers ?? {}) };
+    if (body) headers['content-length'] = body.length;
+    const req = request(url, { method, agent, headers, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', reject);
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let parsed: unknown;
+        try {
+          parsed = text === '' ? {} : JSON.parse(text);
+        } catch {
+          reject(new Error(`${new URL(url).host} answered HTTP ${res.statusCode} with a body that is not JSON`));
+          return;
+        }
+        const responseHeaders: Record<string, string> = {};
+        for (const [name, value] of Object.entries(res.headers)) {
+          if (value !== undefined) responseHeaders[name] = Array.isArray(value) ? value.join(', ') : value;
+        }
+        resolve({ status: res.statusCode ?? 0, headers: responseHeaders, body: parsed as T });
+      });
+    });
+    // `timeout` fires on socket inactivity; a server that trickles bytes is caught by the provider's deadline.
+    req.on('timeout', () => req.destroy(new Error(`no answer from ${new URL(url).host} within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}

@@ -1,0 +1,90 @@
+import type { TLSSocket } from 'node:tls';
+import type { HostPort } from '../config/types.js';
+import type { Secret } from '../secret.js';
+import { parseXoauth2ErrorChallenge, xoauth2InitialResponse } from '../sasl/xoauth2.js';
+import { describe, type UpstreamConnector } from './connector.js';
+import { UpstreamError } from './errors.js';
+import { SocketLineReader } from './line-reader.js';
+
+export interface UpstreamSession {
+  socket: TLSSocket;
+  /** Bytes the server sent after the login dialogue, to forward to the client first. */
+  pending: Buffer;
+}
+
+export interface ImapUpstreamSession extends UpstreamSession {
+  /** The server's post-login capabilities. */
+  capabilities: string[];
+}
+
+/**
+ * Logs in to the upstream IMAP server with XOAUTH2 (SASL-IR, one line, as Exchange does):
+ *
+ *   S: * OK ... ready
+ *   C: 1 AUTHENTICATE XOAUTH2 <base64>
+ *   S: 1 OK ...                              | S: + <base64 JSON>  C: (empty)  S: 1 NO ...
+ *   C: 2 CAPABILITY                          (also proves the mailbox is reachable: without
+ *   S: * CAPABILITY ... / 2 OK ...            permission Exchange answers "BAD User is
+ *                                             authenticated but not connected.")
+ */
+export async function loginImap(connector: UpstreamConnector, target: HostPort, mailbox: string, token: Secret, timeoutMs: number): Promise<ImapUpstreamSession> {
+  const socket = await connector.connectTls(target);
+  const deadline = Date.now() + timeoutMs;
+  const reader = new SocketLineReader(socket, `IMAP server ${describe(target)}`);
+  try {
+    const greeting = await reader.readLine(deadline);
+    if (!/^\* OK\b/i.test(greeting)) throw new UpstreamError('protocol', `IMAP server ${describe(target)} did not greet with OK`, greeting);
+
+    socket.write(`1 AUTHENTICATE XOAUTH2 ${xoauth2InitialResponse(mailbox, token)}\r\n`);
+    let capabilities: string[] | undefined;
+    for (;;) {
+      const line = await reader.readLine(deadline);
+      if (line.startsWith('+')) {
+        // Gmail/Dovecot style: the failure comes as a JSON challenge we must acknowledge.
+        const detail = parseXoauth2ErrorChallenge(line.slice(1).trim());
+        socket.write('\r\n');
+        const final = await readTagged(reader, '1', deadline);
+        throw rejected(target, final.line, detail?.status);
+      }
+      capabilities = parseCapabilityLine(line) ?? capabilities;
+      const tagged = /^1 (OK|NO|BAD)\b/i.exec(line);
+      if (!tagged) continue;
+      if (tagged[1]!.toUpperCase() !== 'OK') throw rejected(target, line);
+      break;
+    }
+
+    socket.write('2 CAPABILITY\r\n');
+    const answer = await readTagged(reader, '2', deadline);
+    capabilities = answer.capabilities ?? capabilities;
+    if (answer.status !== 'OK') {
+      throw new UpstreamError('not-connected', `IMAP server ${describe(target)} accepted the token but not a command for ${mailbox}`, answer.line);
+    }
+    return { socket, capabilities: capabilities ?? [], pending: reader.release() };
+  } catch (error) {
+    reader.release();
+    socket.destroy();
+    throw error;
+  }
+}
+
+async function readTagged(reader: SocketLineReader, tag: string, deadline: number) {
+  let capabilities: string[] | undefined;
+  for (;;) {
+    const line = await reader.readLine(deadline);
+    capabilities = parseCapabilityLine(line) ?? capabilities;
+    const match = new RegExp(`^${tag} (OK|NO|BAD)\\b`, 'i').exec(line);
+    if (match) return { status: match[1]!.toUpperCase(), line, capabilities };
+  }
+}
+
+/** `* CAPABILITY a b c` → [a, b, c]; also the `[CAPABILITY ...]` response code. */
+export function parseCapabilityLine(line: string): string[] | undefined {
+  const untagged = /^\* CAPABILITY (.*)$/i.exec(line);
+  const code = /\[CAPABILITY ([^\]]*)\]/i.exec(line);
+  const list = untagged?.[1] ?? code?.[1];
+  return list === undefined ? undefined : list.trim().split(/\s+/).filter(Boolean);
+}
+
+function rejected(target: HostPort, reply: string, status?: string): UpstreamError {
+  return new UpstreamError('rejected', `IMAP server ${describe(target)} refused the token${status ? ` (status ${status})` : ''}`, reply);
+}

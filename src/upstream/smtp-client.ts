@@ -1,0 +1,155 @@
+import { hostname } from 'node:os';
+import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
+import type { HostPort } from '../config/types.js';
+import type { Secret } from '../secret.js';
+import { DotStuffer } from '../protocols/smtp/dot-stuffing.js';
+import { SmtpReplyAssembler, ehloKeywords, formatReply, type SmtpReply } from '../protocols/smtp/reply.js';
+import { parseXoauth2ErrorChallenge, xoauth2InitialResponse } from '../sasl/xoauth2.js';
+import { describe, type UpstreamConnector } from './connector.js';
+import { UpstreamError } from './errors.js';
+import { SocketLineReader } from './line-reader.js';
+
+/** RFC 5321 section 4.5.3.2 asks clients to wait up to 10 minutes for the end of DATA. */
+const COMMAND_TIMEOUT_MS = 10 * 60_000;
+
+/**
+ * A small SMTP client for the upstream submission server, one command at a time, so the
+ * local client gets Exchange's verdict for each step (nodemailer's SMTPConnection pipelines
+ * MAIL/RCPT/DATA and reports refused recipients only at the end).
+ *
+ *   S: 220 ...            C: EHLO  S: 250-...STARTTLS    C: STARTTLS  S: 220 → TLS handshake
+ *   C: EHLO  S: 250-AUTH LOGIN XOAUTH2                   C: AUTH XOAUTH2  S: 334
+ *   C: <base64>  S: 235 2.7.0 ...     | S: 535 ...       | S: 334 <base64 JSON>  C: (empty)  S: 535 ...
+ *
+ * The token goes on a continuation line: Entra tokens make a 1.5-2.5 KB line, and some
+ * servers cap command lines at 1,024 bytes.
+ */
+export class SmtpUpstream {
+  #socket: Socket;
+  #reader: SocketLineReader;
+  readonly #label: string;
+
+  private constructor(socket: Socket, label: string) {
+    this.#socket = socket;
+    this.#label = label;
+    this.#reader = new SocketLineReader(socket, label);
+  }
+
+  static async open(connector: UpstreamConnector, target: HostPort, mailbox: string, token: Secret, timeoutMs: number): Promise<SmtpUpstream> {
+    const label = `SMTP server ${describe(target)}`;
+    const client = new SmtpUpstream(await connector.connectPlain(target), label);
+    const deadline = Date.now() + timeoutMs;
+    try {
+      client.#expect(await client.#readReply(deadline), 220, 'greeting');
+      const helo = `EHLO ${hostname() || 'localhost'}\r\n`;
+      client.#socket.write(helo);
+      const before = client.#expect(await client.#readReply(deadline), 250, 'EHLO');
+      if (!ehloKeywords(before).has('STARTTLS')) {
+        throw new UpstreamError('protocol', `${label} does not offer STARTTLS; the token will not be sent in clear text`);
+      }
+      client.#socket.write('STARTTLS\r\n');
+      client.#expect(await client.#readReply(deadline), 220, 'STARTTLS');
+      // Anything the server sent after its 220 arrived in clear text: drop it (injection).
+      client.#reader.release();
+      client.#socket = await connector.startTls(client.#socket, target);
+      client.#reader = new SocketLineReader(client.#socket, label);
+      client.#socket.write(helo);
+      client.#expect(await client.#readReply(deadline), 250, 'EHLO after STARTTLS');
+
+      client.#socket.write('AUTH XOAUTH2\r\n');
+      let reply = await client.#readReply(deadline);
+      if (reply.code !== 334) throw new UpstreamError(reply.code >= 500 ? 'rejected' : 'protocol', `${label} refused AUTH XOAUTH2`, formatReply(reply));
+      client.#socket.write(`${xoauth2InitialResponse(mailbox, token)}\r\n`);
+      reply = await client.#readReply(deadline);
+      let status: string | undefined;
+      if (reply.code === 334) {
+        status = parseXoauth2ErrorChallenge(reply.lines[0] ?? '')?.status;
+        client.#socket.write('\r\n');
+        reply = await client.#readReply(deadline);
+      }
+      if (reply.code !== 235) {
+        const kind = reply.code >= 500 ? 'rejected' : 'protocol';
+        throw new UpstreamError(kind, `${label} refused the token${status ? ` (status ${status})` : ''}`, formatReply(reply));
+      }
+      return client;
+    } catch (error) {
+      client.close();
+      throw error;
+    }
+  }
+
+  get closed(): boolean {
+    return this.#reader.closed || this.#socket.destroyed;
+  }
+
+  /** Sends one command line and returns the server's reply. */
+  async command(line: string): Promise<SmtpReply> {
+    this.#socket.write(`${line}\r\n`);
+    return this.#readReply(Date.now() + COMMAND_TIMEOUT_MS);
+  }
+
+  /**
+   * DATA: returns the 354-or-error reply to DATA; when it is 354, streams the message
+   * (dot-stuffed, with backpressure) and returns the final reply.
+   */
+  async data(message: Readable): Promise<SmtpReply> {
+    const ready = await this.command('DATA');
+    if (ready.code !== 354) return ready;
+    const stuffer = new DotStuffer();
+    for await (const chunk of message) {
+      await this.#write(stuffer.push(chunk as Buffer));
+    }
+    await this.#write(stuffer.end());
+    return this.#readReply(Date.now() + COMMAND_TIMEOUT_MS);
+  }
+
+  /** Polite goodbye; does not wait long for the answer. */
+  async quit(): Promise<void> {
+    if (this.closed) return;
+    try {
+      this.#socket.write('QUIT\r\n');
+      await this.#readReply(Date.now() + 2000);
+    } catch {
+      // The server may just close: that is a goodbye too.
+    } finally {
+      this.close();
+    }
+  }
+
+  close(): void {
+    this.#reader.release();
+    this.#socket.destroy();
+  }
+
+  #write(chunk: Buffer): Promise<void> {
+    if (this.closed) return Promise.reject(new UpstreamError('closed', `${this.#label} closed the connection`));
+    if (this.#socket.write(chunk)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const onDrain = () => { this.#socket.off('close', onClose); resolve(); };
+      const onClose = () => { this.#socket.off('drain', onDrain); reject(new UpstreamError('closed', `${this.#label} closed the connection`)); };
+      this.#socket.once('drain', onDrain);
+      this.#socket.once('close', onClose);
+    });
+  }
+
+  async #readReply(deadline: number): Promise<SmtpReply> {
+    const assembler = new SmtpReplyAssembler();
+    for (;;) {
+      const line = await this.#reader.readLine(deadline);
+      try {
+        const reply = assembler.push(line);
+        if (reply) return reply;
+      } catch {
+        throw new UpstreamError('protocol', `${this.#label} sent a malformed reply`);
+      }
+    }
+  }
+
+  #expect(reply: SmtpReply, code: number, step: string): SmtpReply {
+    if (reply.code !== code) {
+      throw new UpstreamError(reply.code >= 400 && reply.code < 500 ? 'unreachable' : 'protocol', `${this.#label} answered ${reply.code} to ${step}`, formatReply(reply));
+    }
+    return reply;
+  }
+}
