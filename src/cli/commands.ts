@@ -1,0 +1,75 @@
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { generateSelfSignedCertificate } from '../certificates.js';
+import { loadConfig } from '../config/load.js';
+import type { LogLevel } from '../config/types.js';
+import { createLogger, type Logger } from '../log.js';
+import { hashPassword } from '../password-hash.js';
+import { Secret } from '../secret.js';
+import { startProxy, type RunningProxy } from '../server.js';
+import { promptHidden, readStdin } from './prompt.js';
+
+export interface LogFlags {
+  level?: LogLevel;
+  format?: 'auto' | 'json' | 'pretty';
+}
+
+export async function startCommand(configPath: string, flags: LogFlags): Promise<void> {
+  const config = loadConfig(configPath);
+  const log = createLogger({ level: flags.level ?? config.log.level, format: flags.format ?? config.log.format });
+  const proxy = await startProxy(config, log);
+  log.info({ event: 'ready', config: resolve(configPath) }, 'o365-mail-proxy is ready');
+  stopOnSignals(proxy, log);
+}
+
+export function stopOnSignals(proxy: RunningProxy, log: Logger, extra: () => Promise<void> = async () => {}): void {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ event: 'shutdown', signal }, 'shutting down');
+    // Give sessions a bounded time to close; a hung socket must not keep the process alive.
+    setTimeout(() => process.exit(0), 10_000).unref();
+    proxy.close().then(extra).then(() => {
+      log.flush();
+      process.exit(0);
+    });
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+export async function hashPasswordCommand(): Promise<void> {
+  let password: Secret;
+  if (process.stdin.isTTY) {
+    password = await promptHidden('Password: ');
+    const again = await promptHidden('Repeat: ');
+    if (again.reveal() !== password.reveal()) throw new UsageError('the two passwords differ');
+  } else {
+    // One trailing newline is what `echo` adds; everything else (spaces included) is the password.
+    password = new Secret((await readStdin()).replace(/\r?\n$/, ''));
+  }
+  if (password.isEmpty) throw new UsageError('the password is empty');
+  process.stdout.write(`${await hashPassword(password)}\n`);
+}
+
+export async function genCertCommand(outDir: string, hosts: string[], force: boolean): Promise<void> {
+  const dir = resolve(outDir);
+  const certFile = join(dir, 'localhost.crt');
+  const keyFile = join(dir, 'localhost.key');
+  if (!force && (existsSync(certFile) || existsSync(keyFile))) {
+    throw new UsageError(`${certFile} or its key already exists; pass --force to replace them`);
+  }
+  const names = [...new Set([...hosts, 'localhost'])];
+  const { certPem, keyPem } = await generateSelfSignedCertificate(names);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(certFile, certPem);
+  writeFileSync(keyFile, keyPem, { mode: 0o600 });
+  chmodSync(keyFile, 0o600);
+  process.stdout.write(`wrote ${certFile}\nwrote ${keyFile}\nfor ${names.join(', ')}, 127.0.0.1, ::1\n`);
+}
+
+/** An error in how the command was called: printed without a stack trace. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}

@@ -1,0 +1,46 @@
+export const HELP: Record<string, string> = {
+  main: `o365-mail-proxy — lets basic-auth IMAP, POP3 and SMTP clients use Exchange Online via OAuth 2.0
+
+Usage: o365-mail-proxy <command> [options]
+
+Commands:
+  start          run the proxy (the default command)
+  demo           run the proxy against a local fake Exchange Online and print client settings
+  hash-password  make a passwordHash for config accounts
+  gen-cert       write a self-signed certificate for the local TLS listeners
+
+Options:
+  -h, --help     help for a command (o365-mail-proxy <command> --help)
+  -v, --version  print the version
+`,
+  start: `Usage: o365-mail-proxy start [--config FILE] [--log-level LEVEL] [--log-format FORMAT]
+
+Runs the proxy with the given config file.
+
+  -c, --config FILE      config file (default: config.json)
+      --log-level LEVEL  fatal, error, warn, info, debug, trace or silent (overrides log.level)
+      --log-format FMT   json, pretty or auto (auto: pretty on a terminal, JSON otherwise)
+`,
+  demo: `Usage: o365-mail-proxy demo [--log-level LEVEL] [--log-format FORMAT]
+
+Starts a local stand-in for Entra ID and Exchange Online (nothing leaves this machine), then
+the proxy in front of it, and prints the settings to give a mail client. Stop with Ctrl-C.
+`,
+  'hash-password': `Usage: o365-mail-proxy hash-password
+
+Prints a scrypt hash for an account's "passwordHash". On a terminal it asks for the password
+twice without echoing it; when stdin is a pipe it reads the password from stdin (one trailing
+newline removed) and prints only the hash:
+
+  printf '%s' 'the password' | o365-mail-proxy hash-password
+`,
+  'gen-cert': `Usage: o365-mail-proxy gen-cert [--out DIR] [--host NAME]... [--force]
+
+Writes a self-signed certificate and key (DIR/localhost.crt, DIR/localhost.key) for the local
+TLS listeners, valid for localhost, 127.0.0.1 and ::1 plus any --host names.
+
+  --out DIR     where to write (default: certs)
+  --host NAME   an extra DNS name (repeatable); the first one becomes the subject
+  --force       replace existing files
+`,
+};

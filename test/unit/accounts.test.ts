@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { AccountDirectory } from '../../src/accounts.js';
+import type { AccountConfig } from '../../src/config/types.js';
+import { hashPassword, isPasswordHash, verifyPassword } from '../../src/password-hash.js';
+import { Secret } from '../../src/secret.js';
+import { FAST_HASH_PARAMS } from '../helpers/config.js';
+
+async function directory(): Promise<AccountDirectory> {
+  const account = (username: string, password: string, protocols: AccountConfig['protocols'] = ['imap', 'pop3', 'smtp']) =>
+    hashPassword(new Secret(password), FAST_HASH_PARAMS).then((passwordHash): [string, AccountConfig] => [
+      username.toLowerCase(), { username, passwordHash, mailbox: 'invoices@contoso.com', app: 'contoso', protocols },
+    ]);
+  return new AccountDirectory(new Map(await Promise.all([account('Talend', 'right password'), account('scanner', 'scan', ['smtp'])])));
+}
+
+const login = (username: string, password: string, authzid?: string) => ({ username, password: new Secret(password), ...(authzid ? { authzid } : {}) });
+
+describe('password hashes', () => {
+  it('verifies the right password and only that one', async () => {
+    const hash = await hashPassword(new Secret('pä ss "w\\rd'), FAST_HASH_PARAMS);
+    expect(isPasswordHash(hash)).toBe(true);
+    expect(hash).not.toContain('pä ss');
+    expect(await verifyPassword(new Secret('pä ss "w\\rd'), hash)).toBe(true);
+    expect(await verifyPassword(new Secret('pä ss "w\\rd '), hash)).toBe(false);
+  });
+
+  it('uses a fresh salt each time', async () => {
+    const password = new Secret('same');
+    expect(await hashPassword(password, FAST_HASH_PARAMS)).not.toBe(await hashPassword(password, FAST_HASH_PARAMS));
+  });
+});
+
+describe('account directory', () => {
+  it('accepts the right password, with the username in any case', async () => {
+    const accounts = await directory();
+    expect(await accounts.check(login('talend', 'right password'), 'imap')).toMatchObject({ ok: true, account: { username: 'Talend' } });
+    expect(await accounts.check(login('TALEND', 'right password'), 'imap')).toMatchObject({ ok: true });
+  });
+
+  it('tells wrong password, unknown user and forbidden protocol apart (for the log)', async () => {
+    const accounts = await directory();
+    expect(await accounts.check(login('Talend', 'wrong'), 'imap')).toEqual({ ok: false, reason: 'wrong-password' });
+    expect(await accounts.check(login('nobody', 'x'), 'imap')).toEqual({ ok: false, reason: 'unknown-user' });
+    expect(await accounts.check(login('scanner', 'scan'), 'imap')).toEqual({ ok: false, reason: 'protocol-not-allowed' });
+    expect(await accounts.check(login('scanner', 'scan'), 'smtp')).toMatchObject({ ok: true });
+  });
+
+  it('checks the password again after a success (no trust on first use)', async () => {
+    const accounts = await directory();
+    expect(await accounts.check(login('Talend', 'right password'), 'imap')).toMatchObject({ ok: true });
+    expect(await accounts.check(login('Talend', 'right passwor'), 'imap')).toEqual({ ok: false, reason: 'wrong-password' });
+  });
+
+  it('accepts an authzid naming the mailbox and refuses any other', async () => {
+    const accounts = await directory();
+    expect(await accounts.check(login('Talend', 'right password', 'Invoices@Contoso.com'), 'imap')).toMatchObject({ ok: true });
+    expect(await accounts.check(login('Talend', 'right password', 'ceo@contoso.com'), 'imap')).toEqual({ ok: false, reason: 'authzid-mismatch' });
+  });
+});

@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { generateSelfSignedCertificate } from '../../src/certificates.js';
+import { loadConfig } from '../../src/config/load.js';
+import { ConfigError, validateConfig } from '../../src/config/validate.js';
+import { minimalConfig, tempDir } from '../helpers/config.js';
+
+function problems(raw: unknown, dir = tempDir()): string[] {
+  try {
+    validateConfig(raw, dir);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems.map((p) => `${p.key}: ${p.problem}`);
+    throw error;
+  }
+  return [];
+}
+
+describe('config validation', () => {
+  it('fills in the commercial-cloud defaults', () => {
+    const config = validateConfig(minimalConfig(), tempDir());
+    const app = config.apps.get('contoso')!;
+    expect(app.authorityHost).toBe('https://login.microsoftonline.com');
+    expect(app.scope).toBe('https://outlook.office365.com/.default');
+    expect(config.upstream.imap).toEqual({ host: 'outlook.office365.com', port: 993 });
+    expect(config.upstream.pop3).toEqual({ host: 'outlook.office365.com', port: 995 });
+    expect(config.upstream.smtp).toEqual({ host: 'smtp.office365.com', port: 587 });
+    expect(config.listeners[0]).toEqual({ protocol: 'imap', host: '127.0.0.1', port: 1143, tls: 'none' });
+    expect(config.accounts.get('talend')!.protocols).toEqual(['imap', 'pop3', 'smtp']);
+  });
+
+  it('switches every endpoint with "cloud"', () => {
+    const config = validateConfig(minimalConfig({ cloud: 'gcc-high' }), tempDir());
+    expect(config.apps.get('contoso')!.authorityHost).toBe('https://login.microsoftonline.us');
+    expect(config.apps.get('contoso')!.scope).toBe('https://outlook.office365.us/.default');
+    expect(config.upstream.smtp.host).toBe('smtp.office365.us');
+  });
+
+  it('reports every problem with its key, not just the first', () => {
+    const found = problems({
+      apps: { contoso: { tenantId: 'common', clientId: 'not-a-guid' } },
+      accounts: { talend: { passwordHash: 'plain-password', mailbox: 'nope', app: 'fabrikam', protocols: ['imap', 'http'] } },
+      listeners: [{ protocol: 'imap', port: 70000 }],
+      logg: {},
+    });
+    expect(found).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^logg: is not a known setting/),
+      expect.stringMatching(/^apps\.contoso\.tenantId: "common" does not work/),
+      expect.stringMatching(/^apps\.contoso\.clientId: "not-a-guid" is not a GUID/),
+      expect.stringMatching(/^apps\.contoso: has neither clientSecret nor certificate/),
+      expect.stringMatching(/^accounts\.talend\.passwordHash: is not a hash made by hash-password/),
+      expect.stringMatching(/^accounts\.talend\.mailbox: "nope" is not an email address/),
+      expect.stringMatching(/^accounts\.talend\.app: "fabrikam" is not defined under "apps" \(defined: contoso\)/),
+      expect.stringMatching(/^accounts\.talend\.protocols\[1\]: "http" is not allowed/),
+      expect.stringMatching(/^listeners\[0\]\.port: must be a port number/),
+    ]));
+  });
+
+  it('says how to fix a problem in the error message', () => {
+    expect(() => validateConfig(minimalConfig({ accounts: { a: { passwordHash: 'x', mailbox: 'a@b.c', app: 'contoso' } } }), tempDir()))
+      .toThrow(/accounts\.a\.passwordHash: .* Fix: run "o365-mail-proxy hash-password"/);
+  });
+
+  it('spots a secret ID pasted instead of the secret value', () => {
+    const config = minimalConfig();
+    (config.apps as any).contoso.clientSecret = '0a1b2c3d-1111-2222-3333-444455556666';
+    expect(problems(config)).toEqual([expect.stringMatching(/clientSecret: looks like a GUID/)]);
+  });
+
+  it('refuses plaintext on a network address unless explicitly allowed', () => {
+    expect(problems(minimalConfig({ listeners: [{ protocol: 'imap', host: '0.0.0.0', port: 1143, tls: 'none' }] })))
+      .toEqual([expect.stringMatching(/^listeners\[0\]: listens on 0\.0\.0\.0 without TLS/)]);
+    expect(problems(minimalConfig({ listeners: [{ protocol: 'imap', host: '0.0.0.0', port: 1143, tls: 'none', allowPlaintextOnNetwork: true }] }))).toEqual([]);
+  });
+
+  it('requires a local certificate when a listener uses TLS', () => {
+    expect(problems(minimalConfig({ listeners: [{ protocol: 'pop3', port: 1995, tls: 'implicit' }] })))
+      .toEqual([expect.stringMatching(/^tls: a listener uses TLS but no local certificate/)]);
+  });
+
+  it('rejects two listeners on one port and duplicate usernames differing in case', () => {
+    const found = problems(minimalConfig({
+      listeners: [{ protocol: 'imap', port: 1143 }, { protocol: 'pop3', port: 1143 }],
+      accounts: {
+        Talend: { passwordHash: 'scrypt:ln=10,r=8,p=1:c2FsdA==:aGFzaA==', mailbox: 'a@b.cd', app: 'contoso' },
+        talend: { passwordHash: 'scrypt:ln=10,r=8,p=1:c2FsdA==:aGFzaA==', mailbox: 'a@b.cd', app: 'contoso' },
+      },
+    }));
+    expect(found).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^listeners\[1\]: 127\.0\.0\.1:1143 is already used by listeners\[0\]/),
+      expect.stringMatching(/^accounts\.talend: duplicates account "Talend"/),
+    ]));
+  });
+
+  it('resolves ${env:} and ${file:} references and names a missing one without its value', () => {
+    const dir = tempDir({ 'secret.txt': 'from-file\n' });
+    process.env.O365P_TEST_SECRET = 'from-env';
+    const config = minimalConfig();
+    (config.apps as any).contoso.clientSecret = '${env:O365P_TEST_SECRET}';
+    const fromEnv = validateConfig(config, dir).apps.get('contoso')!.credential;
+    expect(fromEnv.kind === 'secret' && fromEnv.clientSecret.reveal()).toBe('from-env');
+
+    (config.apps as any).contoso.clientSecret = '${file:secret.txt}';
+    const fromFile = validateConfig(config, dir).apps.get('contoso')!.credential;
+    expect(fromFile.kind === 'secret' && fromFile.clientSecret.reveal()).toBe('from-file');
+
+    (config.apps as any).contoso.clientSecret = '${env:O365P_NOT_SET}';
+    expect(problems(config, dir)).toEqual(['apps.contoso.clientSecret: environment variable O365P_NOT_SET is not set']);
+  });
+
+  it('computes the SHA-256 thumbprint of a certificate credential', async () => {
+    const { certPem, keyPem } = await generateSelfSignedCertificate(['app.contoso.com']);
+    const dir = tempDir({ 'app.crt': certPem, 'app.key': keyPem });
+    const config = minimalConfig();
+    (config.apps as any).contoso = { tenantId: 't', clientId: '11111111-2222-3333-4444-555555555555', certificate: { keyFile: 'app.key', certFile: 'app.crt' } };
+    const credential = validateConfig(config, dir).apps.get('contoso')!.credential;
+    expect(credential.kind).toBe('certificate');
+    if (credential.kind === 'certificate') expect(credential.thumbprintSha256).toMatch(/^[0-9A-F]{64}$/);
+  });
+
+  it('never puts a secret into a config error, even in broken JSON', () => {
+    const dir = tempDir({ 'config.json': '{"apps": {"x": {"clientSecret": "TOPSECRET-VALUE" oops}}}' });
+    try {
+      loadConfig(join(dir, 'config.json'));
+      expect.unreachable();
+    } catch (error) {
+      expect((error as Error).message).toMatch(/is not valid JSON \(line 1, column \d+\)/);
+      expect((error as Error).message).not.toContain('TOPSECRET');
+    }
+  });
+
+  it('accepts config.example.json once its secret is set', () => {
+    process.env.CONTOSO_CLIENT_SECRET = 'example~secret';
+    const example = JSON.parse(readFileSync(new URL('../../config.example.json', import.meta.url), 'utf8'));
+    // The example's certificate paths point at files a user makes with gen-cert.
+    delete example.tls;
+    example.listeners = example.listeners.map((l: Record<string, unknown>) => ({ ...l, tls: 'none' }));
+    expect(() => validateConfig(example, tempDir())).not.toThrow();
+  });
+});

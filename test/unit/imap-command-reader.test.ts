@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { ImapCommandReader, tokenText, type ImapReaderEvent } from '../../src/protocols/imap/command-reader.js';
+
+function read(...chunks: string[]): ImapReaderEvent[] {
+  const reader = new ImapCommandReader({ maxLineBytes: 200, maxLiteralBytes: 64 });
+  const events: ImapReaderEvent[] = [];
+  for (const chunk of chunks) {
+    reader.push(Buffer.from(chunk, 'utf8'));
+    for (let event = reader.next(); event; event = reader.next()) events.push(event);
+  }
+  return events;
+}
+
+function loginArgs(...chunks: string[]): string[] {
+  const command = read(...chunks).find((e) => e.type === 'command');
+  if (command?.type !== 'command') throw new Error('no command');
+  return command.command.args.map(tokenText);
+}
+
+describe('IMAP command reader', () => {
+  it('reads tag, upper-cased name and atoms', () => {
+    expect(read('a1 login alice secret\r\n')).toEqual([
+      { type: 'command', command: { tag: 'a1', name: 'LOGIN', args: [{ type: 'atom', value: 'alice' }, { type: 'atom', value: 'secret' }] } },
+    ]);
+  });
+
+  it('reads quoted strings with escapes', () => {
+    expect(loginArgs('a LOGIN "alice smith" "pa\\"ss\\\\word"\r\n')).toEqual(['alice smith', 'pa"ss\\word']);
+  });
+
+  it('reads a synchronizing literal after asking for it', () => {
+    const events = read('a LOGIN {5}\r\n', 'alice {6}\r\n', 'se cr"\r\n');
+    expect(events.map((e) => e.type)).toEqual(['continue', 'continue', 'command']);
+    expect(loginArgs('a LOGIN {5}\r\n', 'alice {6}\r\n', 'se cr"\r\n')).toEqual(['alice', 'se cr"']);
+  });
+
+  it('reads non-synchronizing literals (LITERAL+) without asking', () => {
+    const events = read('a LOGIN {5+}\r\nalice {8+}\r\npass\r\nwd\r\n');
+    expect(events.map((e) => e.type)).toEqual(['command']);
+    expect(loginArgs('a LOGIN {5+}\r\nalice {8+}\r\npass\r\nwd\r\n')).toEqual(['alice', 'pass\r\nwd']);
+  });
+
+  it('keeps UTF-8 in quoted strings, atoms and literals', () => {
+    const literal = Buffer.byteLength('pässwörd');
+    expect(loginArgs(`a LOGIN ünïcode {${literal}+}\r\npässwörd\r\n`)).toEqual(['ünïcode', 'pässwörd']);
+    expect(loginArgs('a LOGIN "ünïcode" "pässwörd"\r\n')).toEqual(['ünïcode', 'pässwörd']);
+  });
+
+  it('waits for a command split across chunks', () => {
+    expect(read('a1 NO', 'OP\r', '\n').map((e) => e.type)).toEqual(['command']);
+  });
+
+  it('reports an unterminated quote as BAD for that tag', () => {
+    expect(read('a7 LOGIN "alice\r\n')).toEqual([{ type: 'error', tag: 'a7', message: 'Unterminated quoted string.', fatal: false }]);
+  });
+
+  it('reports a bad escape', () => {
+    expect(read('a7 LOGIN "a\\lice" x\r\n')[0]).toMatchObject({ type: 'error', tag: 'a7' });
+  });
+
+  it('rejects a missing or invalid tag', () => {
+    expect(read('\r\n')[0]).toMatchObject({ type: 'error', fatal: false });
+    expect(read('a+b NOOP\r\n')[0]).toMatchObject({ type: 'error', message: 'Missing or invalid tag.' });
+  });
+
+  it('refuses an oversized synchronizing literal without losing sync', () => {
+    const events = read('a LOGIN {1000}\r\n', 'b NOOP\r\n');
+    expect(events[0]).toEqual({ type: 'error', tag: 'a', message: 'Literal too large.', fatal: false });
+    expect(events[1]).toMatchObject({ type: 'command', command: { tag: 'b', name: 'NOOP' } });
+  });
+
+  it('treats an oversized non-synchronizing literal as fatal', () => {
+    expect(read('a LOGIN {1000+}\r\n')[0]).toMatchObject({ type: 'error', fatal: true });
+  });
+
+  it('treats an endless line as fatal', () => {
+    expect(read('a '.repeat(200))[0]).toMatchObject({ type: 'error', message: 'Line too long.', fatal: true });
+  });
+
+  it('hands back unread bytes, and reads raw lines for SASL', () => {
+    const reader = new ImapCommandReader();
+    reader.push(Buffer.from('a AUTHENTICATE PLAIN\r\nAGFsaWNlAHB3\r\nb SELECT INBOX\r\n'));
+    expect(reader.next()).toMatchObject({ type: 'command', command: { name: 'AUTHENTICATE' } });
+    expect(reader.nextLine()).toEqual({ type: 'line', line: Buffer.from('AGFsaWNlAHB3') });
+    expect(reader.takeRemaining().toString()).toBe('b SELECT INBOX\r\n');
+  });
+});
