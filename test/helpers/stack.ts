@@ -1,0 +1,121 @@
+import { execFile } from 'node:child_process';
+import { Writable } from 'node:stream';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { generateSelfSignedCertificate, type GeneratedCertificate } from '../../src/certificates.js';
+import { validateConfig } from '../../src/config/validate.js';
+import type { Protocol, TlsMode } from '../../src/config/types.js';
+import { createLogger } from '../../src/log.js';
+import { hashPassword } from '../../src/password-hash.js';
+import { Secret } from '../../src/secret.js';
+import { startProxy, type RunningProxy } from '../../src/server.js';
+import { startSandbox, type Sandbox, type SandboxApp, type SandboxOptions } from '../../src/sandbox/index.js';
+import { FAST_HASH_PARAMS, tempDir } from './config.js';
+
+export const USER = 'talend';
+/** Spaces, quotes, backslashes and non-ASCII: what breaks naive parsers. */
+export const PASSWORD = 'p ä"ss\\wörd ';
+export const MAILBOX = 'invoices@contoso.test';
+
+let localCert: Promise<GeneratedCertificate> | undefined;
+
+export interface StackOptions {
+  sandbox?: SandboxOptions;
+  app?: Partial<SandboxApp>;
+  /** Grant the app FullAccess on the mailbox (default true). */
+  grant?: boolean;
+  messages?: Buffer[];
+  /** Overrides merged into the generated config (e.g. tokens, upstream). */
+  config?: Record<string, unknown>;
+  /** The client secret put into the config (default: the app's real one). */
+  clientSecret?: string;
+  logLevel?: 'info' | 'trace';
+}
+
+export interface Stack {
+  sandbox: Sandbox;
+  app: SandboxApp;
+  proxy: RunningProxy;
+  /** The proxy's listening port for a protocol and local TLS mode. */
+  port(protocol: Protocol, tls?: TlsMode): number;
+  /** PEM of the proxy's local certificate, for clients to trust. */
+  localCa: string;
+  /** Every log line the proxy wrote. */
+  logs: string[];
+  close(): Promise<void>;
+}
+
+export function sampleMessage(subject: string, body = 'Hello from the sandbox.\r\n'): Buffer {
+  return Buffer.from(`From: billing@contoso.test\r\nTo: ${MAILBOX}\r\nSubject: ${subject}\r\nMessage-ID: <${subject.replace(/\W/g, '')}@contoso.test>\r\n\r\n${body}`);
+}
+
+/** Sandbox + proxy with one account, listening on port 0 for every protocol and TLS mode. */
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const sandbox = await startSandbox(options.sandbox);
+  const app = sandbox.registerApp(options.app ?? {});
+  sandbox.addMailbox(MAILBOX, options.messages ?? [sampleMessage('First'), sampleMessage('Second')]);
+  if (options.grant !== false) sandbox.grantFullAccess(MAILBOX, app.objectId);
+
+  localCert ??= generateSelfSignedCertificate();
+  const cert = await localCert;
+  const dir = tempDir({ 'local.crt': cert.certPem, 'local.key': cert.keyPem, 'sandbox-ca.pem': sandbox.caPem });
+  const modes: TlsMode[] = ['none', 'starttls', 'implicit'];
+  const protocols: Protocol[] = ['imap', 'pop3', 'smtp'];
+  const raw = {
+    apps: { contoso: { tenantId: sandbox.tenantId, clientId: app.clientId, clientSecret: options.clientSecret ?? app.clientSecret, authorityHost: sandbox.authorityHost } },
+    accounts: { [USER]: { passwordHash: await hashPassword(new Secret(PASSWORD), FAST_HASH_PARAMS), mailbox: MAILBOX, app: 'contoso' } },
+    listeners: protocols.flatMap((protocol) => modes.map((tls) => ({ protocol, port: 0, tls }))),
+    tls: { certFile: 'local.crt', keyFile: 'local.key' },
+    upstream: { imap: sandbox.imap, pop3: sandbox.pop3, smtp: sandbox.smtp, caFile: 'sandbox-ca.pem', connectTimeoutMs: 2000, tlsTimeoutMs: 2000, loginTimeoutMs: 5000 },
+    tokens: { requestTimeoutMs: 3000 },
+    ...options.config,
+  };
+  const config = validateConfig(raw, dir);
+  const logs: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      callback();
+    },
+  });
+  const log = createLogger({ level: options.logLevel ?? 'info', format: 'json', destination });
+  const proxy = await startProxy(config, log);
+  return {
+    sandbox,
+    app,
+    proxy,
+    localCa: cert.certPem,
+    logs,
+    port(protocol, tls = 'none') {
+      const listener = proxy.listeners.find((l) => l.protocol === protocol && l.tls === tls);
+      if (!listener) throw new Error(`no ${protocol}/${tls} listener`);
+      return listener.port;
+    },
+    async close() {
+      await proxy.close();
+      await sandbox.close();
+    },
+  };
+}
+
+const run = promisify(execFile);
+const PYCLIENT = fileURLToPath(new URL('../clients/pyclient.py', import.meta.url));
+
+/** Runs one of Python's standard-library mail clients against the proxy; returns what it saw. */
+export async function python<T = Record<string, any>>(stack: Stack, request: Record<string, unknown> & { client: Protocol; tls?: TlsMode }): Promise<T> {
+  const tls = request.tls ?? 'none';
+  const full = { host: '127.0.0.1', port: stack.port(request.client, tls), tls, ca: stack.localCa, user: USER, password: PASSWORD, ...request };
+  const { stdout } = await run('python3', [PYCLIENT, JSON.stringify(full)], { maxBuffer: 64 * 1024 * 1024, timeout: 120_000 });
+  return JSON.parse(stdout) as T;
+}
+
+/** Runs curl; returns stdout (binary-safe), stderr and the exit code. */
+export async function curl(args: string[], input?: Buffer): Promise<{ stdout: Buffer; stderr: string; code: number }> {
+  return new Promise((resolve) => {
+    const child = execFile('curl', ['--silent', '--show-error', '--max-time', '60', ...args], { encoding: 'buffer', maxBuffer: 128 * 1024 * 1024 }, (error, stdout, stderr) => {
+      resolve({ stdout, stderr: stderr.toString('utf8'), code: error ? ((error as { code?: number }).code ?? 1) : 0 });
+    });
+    if (input) child.stdin!.end(input);
+    else child.stdin!.end();
+  });
+}

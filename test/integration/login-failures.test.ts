@@ -1,0 +1,133 @@
+import { createServer, type Server } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { python, startStack, type Stack } from '../helpers/stack.js';
+
+let stack: Stack | undefined;
+afterEach(async () => {
+  await stack?.close();
+  stack = undefined;
+});
+
+/** What each protocol's client saw when logging in; the three answers to compare. */
+async function loginErrors(s: Stack) {
+  const [imap, pop3, smtp] = await Promise.all([
+    python(s, { client: 'imap' }),
+    python(s, { client: 'pop3' }),
+    python(s, { client: 'smtp', auth: 'PLAIN' }),
+  ]);
+  return { imap: imap.loginError, pop3: pop3.loginError, smtp: smtp.loginError };
+}
+
+describe('token failures reach the client as protocol-correct answers', () => {
+  it('bad client secret: permanent, names AADSTS7000215, log has the cause but not the secret', async () => {
+    stack = await startStack({ clientSecret: 'Wrong~Secret.Value-123' });
+    expect(await loginErrors(stack)).toEqual({
+      imap: expect.stringContaining('[AUTHENTICATIONFAILED] invalid client secret (AADSTS7000215)'),
+      pop3: '-ERR [AUTH] invalid client secret (AADSTS7000215)',
+      smtp: [535, '5.7.8 invalid client secret (AADSTS7000215)'],
+    });
+    const failure = stack.logs.find((l) => l.includes('"event":"token.fail"'))!;
+    expect(failure).toMatch(/AADSTS7000215: Invalid client secret provided/);
+    expect(stack.logs.join('\n')).not.toContain('Wrong~Secret.Value-123');
+  });
+
+  it('token endpoint down: temporary', async () => {
+    stack = await startStack();
+    stack.sandbox.controls.entraDown = true;
+    expect(await loginErrors(stack)).toEqual({
+      imap: expect.stringContaining('[UNAVAILABLE] token service unavailable, try again later'),
+      pop3: '-ERR [SYS/TEMP] token service unavailable, try again later',
+      smtp: [454, '4.7.0 token service unavailable, try again later'],
+    });
+  });
+
+  it('token endpoint too slow: temporary, within the configured deadline', async () => {
+    stack = await startStack({ config: { tokens: { requestTimeoutMs: 500 } } });
+    stack.sandbox.controls.entraDelayMs = 5000;
+    const started = Date.now();
+    const seen = await python(stack, { client: 'imap' });
+    expect(seen.loginError).toMatch(/\[UNAVAILABLE\] token service (did not answer in time|unavailable)/);
+    expect(Date.now() - started).toBeLessThan(4000);
+  });
+
+  it('falls back to the last good token while the token endpoint is down', async () => {
+    stack = await startStack({ sandbox: { tokenLifetimeSeconds: 3600 }, config: { tokens: { minRemainingSeconds: 3590 } } });
+    expect((await python(stack, { client: 'imap' })).loginError).toBeUndefined();
+    stack.sandbox.controls.entraDown = true;
+    // The token is "due for renewal" but the renewal fails: the cached, still valid one is used.
+    expect((await python(stack, { client: 'imap' })).loginError).toBeUndefined();
+    expect(stack.logs.some((l) => l.includes('"usingCachedToken":true'))).toBe(true);
+  });
+});
+
+describe('Exchange-side failures', () => {
+  it('missing role: permanent, and the log names the role to add', async () => {
+    stack = await startStack({ app: { roles: ['SMTP.SendAsApp'] } });
+    const seen = await python(stack, { client: 'imap' });
+    expect(seen.loginError).toMatch(/\[AUTHENTICATIONFAILED\] Exchange Online refused the token for invoices@contoso\.test/);
+    expect(stack.logs.some((l) => l.includes('"event":"token.role-missing"') && l.includes('IMAP.AccessAsApp'))).toBe(true);
+  });
+
+  it('no mailbox permission: IMAP is told, not left with "authenticated but not connected"', async () => {
+    stack = await startStack({ grant: false });
+    const seen = await python(stack, { client: 'imap' });
+    expect(seen.loginError).toMatch(/\[AUTHENTICATIONFAILED\] no access to mailbox invoices@contoso\.test/);
+    expect(stack.logs.some((l) => l.includes('Add-MailboxPermission'))).toBe(true);
+  });
+
+  it('no mailbox permission: POP3 and SMTP refuse the login', async () => {
+    stack = await startStack({ grant: false });
+    const errors = await loginErrors(stack);
+    expect(errors.pop3).toBe('-ERR [AUTH] Exchange Online refused the token for invoices@contoso.test');
+    expect(errors.smtp).toEqual([535, '5.7.8 Exchange Online refused the token for invoices@contoso.test']);
+  });
+
+  it('retries once with a fresh token when Exchange refuses one, then gives up', async () => {
+    stack = await startStack({ grant: false });
+    const before = stack.sandbox.stats.tokenRequests;
+    await python(stack, { client: 'pop3' });
+    expect(stack.sandbox.stats.tokenRequests - before).toBe(2);
+    expect(stack.sandbox.stats.pop3Logins).toBe(0);
+  });
+
+  it('handles the base64 JSON error continuation on every protocol', async () => {
+    stack = await startStack({ grant: false });
+    stack.sandbox.controls.errorChallenge = true;
+    const errors = await loginErrors(stack);
+    expect(errors.pop3).toBe('-ERR [AUTH] Exchange Online refused the token for invoices@contoso.test');
+    expect(errors.smtp).toEqual([535, '5.7.8 Exchange Online refused the token for invoices@contoso.test']);
+    expect(errors.imap).toMatch(/\[AUTHENTICATIONFAILED\]/);
+  });
+
+  it('upstream unreachable: temporary', async () => {
+    const closed = await freePort();
+    stack = await startStack({ config: { upstream: { imap: { host: '127.0.0.1', port: closed }, pop3: { host: '127.0.0.1', port: closed }, smtp: { host: '127.0.0.1', port: closed } } } });
+    expect(await loginErrors(stack)).toEqual({
+      imap: expect.stringContaining('[UNAVAILABLE] mail server unavailable, try again later'),
+      pop3: '-ERR [SYS/TEMP] mail server unavailable, try again later',
+      smtp: [454, '4.7.0 mail server unavailable, try again later'],
+    });
+  });
+
+  it('upstream that accepts TCP and never speaks: temporary, after the login timeout', async () => {
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      stack = await startStack({ config: { upstream: { imap: { host: '127.0.0.1', port }, tlsTimeoutMs: 500 } } });
+      expect((await python(stack, { client: 'imap' })).loginError).toMatch(/\[UNAVAILABLE\]/);
+    } finally {
+      silent.close();
+    }
+  });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server: Server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,83 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { PASSWORD, python, startStack, USER, type Stack } from '../helpers/stack.js';
+import { WireClient } from '../helpers/wire.js';
+
+let stack: Stack | undefined;
+afterEach(async () => {
+  await stack?.close();
+  stack = undefined;
+});
+
+async function imapLoggedIn(s: Stack): Promise<WireClient> {
+  const client = await WireClient.open(s.port('imap'));
+  await client.line();
+  client.send(`a LOGIN ${USER} {${Buffer.byteLength(PASSWORD)}+}\r\n${PASSWORD}\r\n`);
+  expect(await client.line()).toMatch(/^a OK/);
+  return client;
+}
+
+describe('session lifecycle', () => {
+  it('closes the client when the upstream drops mid-session, and logs the totals', async () => {
+    stack = await startStack();
+    const client = await imapLoggedIn(stack);
+    client.send('b SELECT INBOX\r\n');
+    await client.until(/^b OK/);
+    stack.sandbox.dropConnections();
+    await client.ended();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const close = stack.logs.map((l) => JSON.parse(l)).find((l) => l.event === 'close' && l.loggedIn);
+    expect(close).toMatchObject({ proto: 'imap', bytesFromClient: expect.any(Number), bytesToClient: expect.any(Number) });
+    expect(close.bytesToClient).toBeGreaterThan(0);
+    expect(stack.proxy.activeSessions()).toBe(0);
+  });
+
+  it('closes the upstream when the client goes away', async () => {
+    stack = await startStack();
+    const client = await imapLoggedIn(stack);
+    client.close();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(stack.proxy.activeSessions()).toBe(0);
+  });
+
+  it('SMTP opens a new upstream session when the old one was dropped between messages', async () => {
+    stack = await startStack();
+    stack.sandbox.addMailbox('ap@contoso.test');
+    const client = await WireClient.open(stack.port('smtp'));
+    await client.line();
+    client.send('EHLO test\r\n');
+    await client.until(/^250 /);
+    client.send(`AUTH PLAIN ${Buffer.from(`\0${USER}\0${PASSWORD}`).toString('base64')}\r\n`);
+    expect(await client.line()).toMatch(/^235 /);
+    stack.sandbox.dropConnections();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    client.send('MAIL FROM:<invoices@contoso.test>\r\n');
+    expect(await client.line()).toMatch(/^250 /);
+    client.send('RCPT TO:<ap@contoso.test>\r\n');
+    expect(await client.line()).toMatch(/^250 /);
+    client.send('DATA\r\n');
+    expect(await client.line()).toMatch(/^354 /);
+    client.send('Subject: after reconnect\r\n\r\nhi\r\n.\r\n');
+    expect(await client.line()).toMatch(/^250 2\.6\.0 /);
+    expect(stack.sandbox.messages('ap@contoso.test').map(String)).toContain('Subject: after reconnect\r\n\r\nhi\r\n');
+    client.close();
+  });
+
+  it('renews a token before it gets too short for a new session', async () => {
+    // Tokens live 20 s; a new session wants at least half of that left.
+    stack = await startStack({ sandbox: { tokenLifetimeSeconds: 20 }, config: { tokens: { minRemainingSeconds: 10 } } });
+    expect((await python(stack, { client: 'pop3' })).loginError).toBeUndefined();
+    expect((await python(stack, { client: 'pop3' })).loginError).toBeUndefined();
+    expect(stack.sandbox.stats.tokenRequests).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 10_500));
+    expect((await python(stack, { client: 'pop3' })).loginError).toBeUndefined();
+    expect(stack.sandbox.stats.tokenRequests).toBe(2);
+  }, 30_000);
+
+  it('passes Exchange\'s token-expiry BYE to the client', async () => {
+    stack = await startStack({ sandbox: { tokenLifetimeSeconds: 3 }, config: { tokens: { minRemainingSeconds: 1 } } });
+    const client = await imapLoggedIn(stack);
+    const lines = await client.until(/^\* BYE/, 15_000);
+    expect(lines.at(-1)).toBe('* BYE Session invalidated - AccessTokenExpired');
+    await client.ended();
+  }, 20_000);
+});
