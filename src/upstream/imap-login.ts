@@ -1,16 +1,10 @@
-import type { TLSSocket } from 'node:tls';
 import type { HostPort } from '../config/types.js';
 import type { Secret } from '../secret.js';
 import { parseXoauth2ErrorChallenge, xoauth2InitialResponse } from '../sasl/xoauth2.js';
 import { describe, type UpstreamConnector } from './connector.js';
 import { UpstreamError } from './errors.js';
 import { SocketLineReader } from './line-reader.js';
-
-export interface UpstreamSession {
-  socket: TLSSocket;
-  /** Bytes the server sent after the login dialogue, to forward to the client first. */
-  pending: Buffer;
-}
+import type { UpstreamSession } from './session.js';
 
 export interface ImapUpstreamSession extends UpstreamSession {
   /** The server's post-login capabilities. */

@@ -3,7 +3,7 @@ import type { Secret } from '../secret.js';
 import { parseXoauth2ErrorChallenge, xoauth2InitialResponse } from '../sasl/xoauth2.js';
 import { describe, type UpstreamConnector } from './connector.js';
 import { UpstreamError } from './errors.js';
-import type { UpstreamSession } from './imap-login.js';
+import type { UpstreamSession } from './session.js';
 import { SocketLineReader } from './line-reader.js';
 
 /**

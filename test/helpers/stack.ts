@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { generateSelfSignedCertificate, type GeneratedCertificate } from '../../src/certificates.js';
 import { validateConfig } from '../../src/config/validate.js';
 import type { Protocol, TlsMode } from '../../src/config/types.js';
@@ -38,8 +39,9 @@ export interface Stack {
   proxy: RunningProxy;
   /** The proxy's listening port for a protocol and local TLS mode. */
   port(protocol: Protocol, tls?: TlsMode): number;
-  /** PEM of the proxy's local certificate, for clients to trust. */
+  /** PEM of the proxy's local certificate, for clients to trust, and a file holding it (for curl). */
   localCa: string;
+  localCaFile: string;
   /** Every log line the proxy wrote. */
   logs: string[];
   close(): Promise<void>;
@@ -85,6 +87,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     app,
     proxy,
     localCa: cert.certPem,
+    localCaFile: join(dir, 'local.crt'),
     logs,
     port(protocol, tls = 'none') {
       const listener = proxy.listeners.find((l) => l.protocol === protocol && l.tls === tls);

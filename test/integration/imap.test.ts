@@ -1,19 +1,13 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir } from '../helpers/config.js';
 import { sha256 } from '../helpers/digest.js';
 import { curl, PASSWORD, python, sampleMessage, startStack, USER, type Stack } from '../helpers/stack.js';
 import { WireClient } from '../helpers/wire.js';
 
 const messages = [sampleMessage('First'), sampleMessage('Second', '.leading dot\r\nÜmlaut body\r\n')];
 let stack: Stack;
-let caFile: string;
 
 beforeAll(async () => {
   stack = await startStack({ messages });
-  caFile = join(tempDir(), 'local-ca.pem');
-  writeFileSync(caFile, stack.localCa);
 });
 afterAll(() => stack?.close());
 
@@ -75,7 +69,7 @@ describe('IMAP with curl', () => {
     ['starttls', 'imap', ['--ssl-reqd']],
     ['implicit', 'imaps', []],
   ] as const)('fetches a message byte for byte over local TLS "%s"', async (tls, scheme, extra) => {
-    const result = await curl([...extra, '--cacert', caFile, '--user', `${USER}:${PASSWORD}`, url(scheme, stack.port('imap', tls))]);
+    const result = await curl([...extra, '--cacert', stack.localCaFile, '--user', `${USER}:${PASSWORD}`, url(scheme, stack.port('imap', tls))]);
     expect(result.stderr).toBe('');
     expect(result.stdout.equals(messages[1]!)).toBe(true);
   });

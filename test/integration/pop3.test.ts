@@ -1,19 +1,13 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir } from '../helpers/config.js';
 import { sha256 } from '../helpers/digest.js';
 import { curl, PASSWORD, python, sampleMessage, startStack, USER, type Stack } from '../helpers/stack.js';
 import { WireClient } from '../helpers/wire.js';
 
 const messages = [sampleMessage('One'), sampleMessage('Two', '.dot first\r\n..two dots\r\n')];
 let stack: Stack;
-let caFile: string;
 
 beforeAll(async () => {
   stack = await startStack({ messages });
-  caFile = join(tempDir(), 'local-ca.pem');
-  writeFileSync(caFile, stack.localCa);
 });
 afterAll(() => stack?.close());
 
@@ -39,7 +33,7 @@ describe('POP3', () => {
     ['starttls', 'pop3', ['--ssl-reqd']],
     ['implicit', 'pop3s', []],
   ] as const)('serves curl over local TLS "%s"', async (tls, scheme, extra) => {
-    const result = await curl([...extra, '--cacert', caFile, '--user', `${USER}:${PASSWORD}`, `${scheme}://127.0.0.1:${stack.port('pop3', tls)}/2`]);
+    const result = await curl([...extra, '--cacert', stack.localCaFile, '--user', `${USER}:${PASSWORD}`, `${scheme}://127.0.0.1:${stack.port('pop3', tls)}/2`]);
     expect(result.stderr).toBe('');
     expect(result.stdout.equals(messages[1]!)).toBe(true);
   });

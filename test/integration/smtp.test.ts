@@ -1,19 +1,13 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir } from '../helpers/config.js';
 import { curl, MAILBOX, PASSWORD, python, startStack, USER, type Stack } from '../helpers/stack.js';
 import { WireClient } from '../helpers/wire.js';
 
 let stack: Stack;
-let caFile: string;
 const OTHER = 'ap@contoso.test';
 
 beforeAll(async () => {
   stack = await startStack();
   stack.sandbox.addMailbox(OTHER);
-  caFile = join(tempDir(), 'local-ca.pem');
-  writeFileSync(caFile, stack.localCa);
 });
 afterAll(() => stack?.close());
 
@@ -89,7 +83,7 @@ describe('SMTP', () => {
   it('delivers with curl over every local TLS mode', async () => {
     for (const [tls, scheme, extra] of [['none', 'smtp', []], ['starttls', 'smtp', ['--ssl-reqd']], ['implicit', 'smtps', []]] as const) {
       const subject = `curl ${tls}`;
-      const result = await curl([...extra, '--cacert', caFile, '--user', `${USER}:${PASSWORD}`, '--mail-from', MAILBOX, '--mail-rcpt', OTHER, '--upload-file', '-', `${scheme}://127.0.0.1:${stack.port('smtp', tls)}`], Buffer.from(message(subject)));
+      const result = await curl([...extra, '--cacert', stack.localCaFile, '--user', `${USER}:${PASSWORD}`, '--mail-from', MAILBOX, '--mail-rcpt', OTHER, '--upload-file', '-', `${scheme}://127.0.0.1:${stack.port('smtp', tls)}`], Buffer.from(message(subject)));
       expect(result.stderr).toBe('');
       expect(delivered()).toContain(message(subject));
     }

@@ -1,0 +1,150 @@
+import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
+import type { AccountConfig, Protocol } from '../config/types.js';
+import { login, type LoginOutcome } from '../login.js';
+import { splice } from '../pipe.js';
+import type { BasicCredentials } from '../sasl/index.js';
+import type { AccessToken } from '../tokens/provider.js';
+import type { UpstreamSession } from '../upstream/session.js';
+import { upgradeToTls, type SessionEnv } from './session.js';
+
+export type FrontState = 'command' | 'sasl' | 'busy' | 'done';
+export type LoginFailure = Exclude<LoginOutcome<never>, { ok: true }>;
+
+/**
+ * What the IMAP and POP3 fronts share: the client socket (which STARTTLS may replace), the
+ * session state, the login call and the hand-over to the byte pipe. Subclasses parse their
+ * protocol and word the answers.
+ */
+export abstract class LineFront<U extends UpstreamSession> {
+  protected socket: Socket;
+  protected readonly env: SessionEnv;
+  protected state: FrontState = 'command';
+  readonly #started = Date.now();
+  readonly #onData = (chunk: Buffer) => {
+    this.buffer(chunk);
+    this.process();
+  };
+  readonly #onClose = () => {
+    if (this.state !== 'done') this.finish('client disconnected before login');
+  };
+
+  constructor(socket: Socket, env: SessionEnv) {
+    this.socket = socket;
+    this.env = env;
+    this.#attach(socket);
+    env.log.info({ event: 'connect', tls: this.isTls }, 'client connected');
+  }
+
+  /** Adds received bytes to the subclass's parser. */
+  protected abstract buffer(chunk: Buffer): void;
+  /** Handles whatever complete commands are buffered while the state allows. */
+  protected abstract process(): void;
+  /** Empties the parser, returning what it held. */
+  protected abstract takeBuffered(): Buffer;
+
+  protected get isTls(): boolean {
+    return this.socket instanceof TLSSocket;
+  }
+
+  /** On a STARTTLS listener, logins wait for TLS: passwords never cross in clear text. */
+  protected get loginAllowed(): boolean {
+    return !(this.env.listener.tls === 'starttls' && !this.isTls);
+  }
+
+  protected get startTlsAvailable(): boolean {
+    return this.env.listener.tls === 'starttls' && !this.isTls && this.env.secureContext !== undefined;
+  }
+
+  protected write(text: string): void {
+    if (!this.socket.destroyed) this.socket.write(`${text}\r\n`);
+  }
+
+  /** Ends a session that never reached the pipe. */
+  protected finish(reason: string, closeSocket = false): void {
+    this.state = 'done';
+    if (closeSocket) this.socket.end();
+    this.env.log.info({ event: 'close', loggedIn: false, reason, durationMs: Date.now() - this.#started }, 'session closed');
+    this.env.onClose?.();
+  }
+
+  /** Call after writing the protocol's "go ahead"; the TLS handshake follows. */
+  protected upgrade(): void {
+    // Bytes pipelined behind STARTTLS/STLS came in clear text: drop them (plaintext injection).
+    this.takeBuffered();
+    this.state = 'busy';
+    const raw = this.socket;
+    this.#detach(raw);
+    upgradeToTls(raw, this.env.secureContext!).then(
+      (secure) => {
+        this.socket = secure;
+        this.#attach(secure);
+        this.state = 'command';
+        this.env.log.debug({ event: 'starttls' }, 'client switched to TLS');
+      },
+      (error: Error) => {
+        this.env.log.info({ event: 'starttls.fail', cause: error.message }, 'client TLS handshake failed');
+        raw.destroy();
+        this.finish('TLS handshake failed');
+      },
+    );
+  }
+
+  /**
+   * Logs in (local check, token, upstream) with the client paused; on success writes `okLine`
+   * and pipes, on failure lets the subclass answer and goes on reading commands.
+   */
+  protected authenticate(
+    credentials: BasicCredentials,
+    protocol: Protocol,
+    openUpstream: (account: AccountConfig, token: AccessToken) => Promise<U>,
+    okLine: (upstream: U) => string,
+    failed: (failure: LoginFailure) => void,
+  ): void {
+    this.state = 'busy';
+    this.socket.pause();
+    const { ctx, log } = this.env;
+    login(ctx, credentials, protocol, log, openUpstream).then((outcome) => {
+      if (this.socket.destroyed) {
+        if (outcome.ok) outcome.upstream.socket.destroy();
+        return;
+      }
+      if (outcome.ok) return this.#pipe(outcome.upstream, okLine(outcome.upstream));
+      this.state = 'command';
+      failed(outcome);
+      this.socket.resume();
+      this.process();
+    }).catch((error: Error) => {
+      log.error({ event: 'session.error', cause: error.message }, 'session failed');
+      this.socket.destroy();
+    });
+  }
+
+  #pipe(upstream: U, okLine: string): void {
+    this.state = 'done';
+    this.write(okLine);
+    const client = this.socket;
+    this.#detach(client);
+    const log = this.env.log;
+    client.on('error', (error) => log.debug({ event: 'client.error', code: (error as NodeJS.ErrnoException).code }, 'client connection error'));
+    upstream.socket.on('error', (error) => log.info({ event: 'upstream.error', code: (error as NodeJS.ErrnoException).code }, 'upstream connection error'));
+    splice(client, upstream.socket, { toUpstream: this.takeBuffered(), toClient: upstream.pending }, (totals) => {
+      log.info({ event: 'close', loggedIn: true, bytesFromClient: totals.up, bytesToClient: totals.down, durationMs: Date.now() - this.#started }, 'session closed');
+      this.env.onClose?.();
+    });
+  }
+
+  #attach(socket: Socket): void {
+    // Over local TLS, Nagle plus delayed ACK would hold small replies ~40 ms.
+    socket.setNoDelay(true);
+    socket.on('data', this.#onData);
+    socket.on('error', (error) => this.env.log.debug({ event: 'client.error', code: (error as NodeJS.ErrnoException).code }, 'client connection error'));
+    socket.once('close', this.#onClose);
+  }
+
+  #detach(socket: Socket): void {
+    socket.off('data', this.#onData);
+    socket.off('close', this.#onClose);
+    socket.removeAllListeners('error');
+  }
+}
