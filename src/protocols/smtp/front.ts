@@ -62,6 +62,8 @@ export function createSmtpFront(ctx: ProxyContext, listener: ListenerConfig, bas
     disableReverseLookup: true,
     banner: 'o365-mail-proxy ESMTP ready',
     logger: false,
+    // On shutdown, sessions get this long to finish before they are cut.
+    closeTimeout: 5000,
 
     onConnect(session, callback) {
       const log = baseLog.child({ sid: newSessionId(), proto: 'smtp', client: `${session.remoteAddress}:${session.remotePort}` });
