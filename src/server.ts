@@ -75,7 +75,7 @@ export async function startProxy(config: ProxyConfig, log: Logger): Promise<Runn
         }
       };
       const server = listener.tls === 'implicit'
-        ? createTlsServer({ secureContext: secureContext!, handshakeTimeout: 15_000 }, accept)
+        ? createTlsServer({ cert: config.tls!.cert, key: config.tls!.key.reveal(), handshakeTimeout: 15_000 }, accept)
         : createNetServer(accept);
       server.on('tlsClientError', (error: Error) => log.debug({ event: 'tls.client-error', proto: listener.protocol, cause: error.message }, 'client TLS handshake failed'));
       server.on('error', (error) => log.error({ event: 'listener.error', cause: error.message }, 'listener error'));

@@ -38,13 +38,16 @@ const TEMPORARY_CODES = new Set(['network_error', 'request_timeout', 'temporaril
 /** Maps anything MSAL or the network threw to a TokenError. */
 export function classifyTokenFailure(error: unknown): TokenError {
   if (error instanceof TokenError) return error;
-  const e = (error ?? {}) as { errorCode?: string; errorNo?: string; errorMessage?: string; status?: number; message?: string };
+  const e = (error ?? {}) as { errorCode?: string; errorNo?: string | number; errorMessage?: string; status?: number; message?: string };
   const text = `${e.errorMessage ?? ''} ${e.message ?? ''}`;
-  const aadsts = e.errorNo ?? /AADSTS(\d+)/.exec(text)?.[1];
+  const aadsts = e.errorNo !== undefined ? String(e.errorNo) : /AADSTS(\d+)/.exec(text)?.[1];
+  // After a 429 or 5xx, MSAL refuses further requests for a while and replays the error with
+  // the AADSTS numbers as its code and no HTTP status: that is the same temporary failure.
+  const throttled = e.status === undefined && /^\d+( \d+)*$/.test(e.errorCode ?? '');
   // The first line of an AADSTS message is the useful part; the rest is trace and correlation IDs.
   const detail = [e.errorCode, text.trim().split(/\r?\n/)[0]].filter(Boolean).join(': ') || String(error);
   const status = e.status ?? 0;
-  const temporary = status >= 500 || status === 429 || TEMPORARY_CODES.has(e.errorCode ?? '') || (!aadsts && !(status >= 400));
+  const temporary = throttled || status >= 500 || status === 429 || TEMPORARY_CODES.has(e.errorCode ?? '') || (!aadsts && !(status >= 400));
 
   if (aadsts && AADSTS_REASONS[aadsts] && !temporary) {
     return new TokenError(`${AADSTS_REASONS[aadsts]} (AADSTS${aadsts})`, false, detail, aadsts);

@@ -21,7 +21,7 @@ export interface TokenProviderOptions {
   log: Logger;
 }
 
-/** Tokens expiring sooner than this are not handed to a new session even as a fallback. */
+/** A fallback token must have at least this much (or a quarter of its lifetime) left. */
 const FALLBACK_MIN_REMAINING_MS = 60_000;
 
 /**
@@ -83,7 +83,8 @@ export class TokenProvider {
     } catch (error) {
       const failure = classifyTokenFailure(error);
       const fallback = this.#current;
-      const usable = failure.temporary && !afterRejection && fallback && fallback.expiresAt - Date.now() > FALLBACK_MIN_REMAINING_MS;
+      const usable = failure.temporary && !afterRejection && fallback
+        && fallback.expiresAt - Date.now() > Math.min(FALLBACK_MIN_REMAINING_MS, (fallback.expiresAt - fallback.obtainedAt) / 4);
       log.warn(
         { event: 'token.fail', durationMs: Date.now() - started, reason: failure.reason, cause: failure.detail, temporary: failure.temporary, usingCachedToken: Boolean(usable) },
         'access token request failed',

@@ -69,7 +69,9 @@ export class SmtpUpstream {
         reply = await client.#readReply(deadline);
       }
       if (reply.code !== 235) {
-        const kind = reply.code >= 500 ? 'rejected' : 'protocol';
+        // 454/421 mean "try later"; anything else refuses this token for this mailbox, 4xx
+        // included (Exchange answers a missing mailbox permission with 430 4.2.0 STOREDRV).
+        const kind = reply.code === 454 || reply.code === 421 ? 'unreachable' : 'rejected';
         throw new UpstreamError(kind, `${label} refused the token${status ? ` (status ${status})` : ''}`, formatReply(reply));
       }
       return client;

@@ -1,6 +1,6 @@
 """Real Python mail clients (imaplib, poplib, smtplib) driven by the integration tests.
 
-Usage: python3 pyclient.py '<json request>'  — prints one JSON result on stdout.
+Usage: python3 pyclient.py < request.json  — prints one JSON result on stdout.
 The request names the client, how to connect (plain, starttls, implicit), the credentials
 and what to do; the result reports what the client saw (counts, sha256 of bodies, errors).
 Only the standard library is used, as a legacy script would.
@@ -42,12 +42,14 @@ def imap(req):
             answers = iter([req["user"].encode(), req["password"].encode()])
             typ, data = conn.authenticate("LOGIN", lambda _: next(answers))
         else:
+            # imaplib sends LOGIN arguments as ASCII unless told otherwise; a legacy script
+            # with a non-ASCII password has to do the same.
+            conn._encoding = "utf-8"
             typ, data = conn.login(req["user"], req["password"])
     except imaplib.IMAP4.error as error:
         result["loginError"] = str(error)
         return result
     result["loginResponse"] = [d.decode() for d in data]
-    result["postLoginCapabilities"] = list(conn.capabilities)
     typ, data = conn.list()
     result["folders"] = [d.decode() for d in data]
     typ, data = conn.select("INBOX")
@@ -93,6 +95,22 @@ def pop3(req):
     return result
 
 
+def smtp_login(conn, mechanism, user, password, initial_response):
+    """smtplib's own AUTH when it can; it encodes credentials as ASCII, so a script with a
+    non-ASCII password has to send the UTF-8 SASL exchange itself, as done here."""
+    if (user + password).isascii():
+        conn.user, conn.password = user, password
+        conn.auth(mechanism, getattr(conn, "auth_" + mechanism.lower()), initial_response_ok=initial_response)
+        return
+    b64 = lambda text: base64.b64encode(text.encode("utf-8")).decode()
+    steps = [b64(f"\0{user}\0{password}")] if mechanism == "PLAIN" else [b64(user), b64(password)]
+    code, resp = conn.docmd("AUTH", f"{mechanism} {steps.pop(0)}" if initial_response else mechanism)
+    while code == 334 and steps:
+        code, resp = conn.docmd(steps.pop(0))
+    if code != 235:
+        raise smtplib.SMTPAuthenticationError(code, resp)
+
+
 def smtp(req):
     host, port, mode = req["host"], req["port"], req["tls"]
     if mode == "implicit":
@@ -104,10 +122,8 @@ def smtp(req):
     result = {}
     conn.ehlo()
     if req.get("auth"):
-        mechanism = req["auth"]
-        conn.user, conn.password = req["user"], req["password"]
         try:
-            conn.auth(mechanism, getattr(conn, "auth_" + mechanism.lower()), initial_response_ok=req.get("initialResponse", True))
+            smtp_login(conn, req["auth"], req["user"], req["password"], req.get("initialResponse", True))
         except smtplib.SMTPResponseException as error:
             result["loginError"] = [error.smtp_code, error.smtp_error.decode()]
             return result
@@ -127,5 +143,5 @@ def smtp(req):
 
 
 if __name__ == "__main__":
-    request = json.loads(sys.argv[1])
+    request = json.load(sys.stdin)
     print(json.dumps({"imap": imap, "pop3": pop3, "smtp": smtp}[request["client"]](request)))

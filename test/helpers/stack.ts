@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import { Writable } from 'node:stream';
-import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { generateSelfSignedCertificate, type GeneratedCertificate } from '../../src/certificates.js';
@@ -70,8 +69,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     tls: { certFile: 'local.crt', keyFile: 'local.key' },
     upstream: { imap: sandbox.imap, pop3: sandbox.pop3, smtp: sandbox.smtp, caFile: 'sandbox-ca.pem', connectTimeoutMs: 2000, tlsTimeoutMs: 2000, loginTimeoutMs: 5000 },
     tokens: { requestTimeoutMs: 3000 },
-    ...options.config,
   };
+  // Overrides replace single settings inside a section (e.g. upstream.imap), not the section.
+  for (const [key, value] of Object.entries(options.config ?? {})) {
+    const current = (raw as Record<string, unknown>)[key];
+    (raw as Record<string, unknown>)[key] = isObject(current) && isObject(value) ? { ...current, ...value } : value;
+  }
   const config = validateConfig(raw, dir);
   const logs: string[] = [];
   const destination = new Writable({
@@ -101,15 +104,22 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
 }
 
-const run = promisify(execFile);
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
 const PYCLIENT = fileURLToPath(new URL('../clients/pyclient.py', import.meta.url));
 
 /** Runs one of Python's standard-library mail clients against the proxy; returns what it saw. */
-export async function python<T = Record<string, any>>(stack: Stack, request: Record<string, unknown> & { client: Protocol; tls?: TlsMode }): Promise<T> {
+export function python<T = Record<string, any>>(stack: Stack, request: Record<string, unknown> & { client: Protocol; tls?: TlsMode }): Promise<T> {
   const tls = request.tls ?? 'none';
   const full = { host: '127.0.0.1', port: stack.port(request.client, tls), tls, ca: stack.localCa, user: USER, password: PASSWORD, ...request };
-  const { stdout } = await run('python3', [PYCLIENT, JSON.stringify(full)], { maxBuffer: 64 * 1024 * 1024, timeout: 120_000 });
-  return JSON.parse(stdout) as T;
+  return new Promise((resolve, reject) => {
+    // The request goes on stdin: a message of tens of MiB does not fit on a command line.
+    const child = execFile('python3', [PYCLIENT], { maxBuffer: 64 * 1024 * 1024, timeout: 120_000 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`pyclient failed: ${stderr || error.message}`));
+      else resolve(JSON.parse(stdout) as T);
+    });
+    child.stdin!.end(JSON.stringify(full));
+  });
 }
 
 /** Runs curl; returns stdout (binary-safe), stderr and the exit code. */

@@ -51,10 +51,12 @@ describe('token failures reach the client as protocol-correct answers', () => {
   });
 
   it('falls back to the last good token while the token endpoint is down', async () => {
-    stack = await startStack({ sandbox: { tokenLifetimeSeconds: 3600 }, config: { tokens: { minRemainingSeconds: 3590 } } });
+    // Tokens live 8 s and are renewed when half of that is left.
+    stack = await startStack({ sandbox: { tokenLifetimeSeconds: 8 }, config: { tokens: { minRemainingSeconds: 7 } } });
     expect((await python(stack, { client: 'imap' })).loginError).toBeUndefined();
     stack.sandbox.controls.entraDown = true;
-    // The token is "due for renewal" but the renewal fails: the cached, still valid one is used.
+    await new Promise((resolve) => setTimeout(resolve, 4300));
+    // The token is due for renewal but the renewal fails: the cached, still valid one is used.
     expect((await python(stack, { client: 'imap' })).loginError).toBeUndefined();
     expect(stack.logs.some((l) => l.includes('"usingCachedToken":true'))).toBe(true);
   });

@@ -19,6 +19,11 @@ describe('token failure classification', () => {
     expect(classifyTokenFailure({ errorCode: 'temporarily_unavailable', status: 503 }).temporary).toBe(true);
     expect(classifyTokenFailure({ errorCode: 'x', status: 429 }).temporary).toBe(true);
     expect(classifyTokenFailure(new Error('socket hang up')).temporary).toBe(true);
+    expect(classifyTokenFailure({ errorCode: 'temporarily_unavailable', errorNo: 90033, status: 503 }).temporary).toBe(true);
+  });
+
+  it('treats MSAL\'s replay of a throttled 5xx (codes, no status) as temporary', () => {
+    expect(classifyTokenFailure({ errorCode: '90033', errorMessage: 'AADSTS90033: A transient error has occurred.' })).toMatchObject({ temporary: true, reason: 'token service unavailable, try again later' });
   });
 
   it('keeps an unknown 4xx permanent, with its code', () => {
