@@ -29,6 +29,8 @@ export interface StackOptions {
   config?: Record<string, unknown>;
   /** The client secret put into the config (default: the app's real one). */
   clientSecret?: string;
+  /** Leave the client secret out of the config (for certificate credentials). */
+  omitSecret?: boolean;
   logLevel?: 'info' | 'trace';
 }
 
@@ -63,18 +65,22 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const modes: TlsMode[] = ['none', 'starttls', 'implicit'];
   const protocols: Protocol[] = ['imap', 'pop3', 'smtp'];
   const raw = {
-    apps: { contoso: { tenantId: sandbox.tenantId, clientId: app.clientId, clientSecret: options.clientSecret ?? app.clientSecret, authorityHost: sandbox.authorityHost } },
+    apps: {
+      contoso: {
+        tenantId: sandbox.tenantId,
+        clientId: app.clientId,
+        authorityHost: sandbox.authorityHost,
+        ...(options.omitSecret ? {} : { clientSecret: options.clientSecret ?? app.clientSecret }),
+      },
+    },
     accounts: { [USER]: { passwordHash: await hashPassword(new Secret(PASSWORD), FAST_HASH_PARAMS), mailbox: MAILBOX, app: 'contoso' } },
     listeners: protocols.flatMap((protocol) => modes.map((tls) => ({ protocol, port: 0, tls }))),
     tls: { certFile: 'local.crt', keyFile: 'local.key' },
     upstream: { imap: sandbox.imap, pop3: sandbox.pop3, smtp: sandbox.smtp, caFile: 'sandbox-ca.pem', connectTimeoutMs: 2000, tlsTimeoutMs: 2000, loginTimeoutMs: 5000 },
     tokens: { requestTimeoutMs: 3000 },
   };
-  // Overrides replace single settings inside a section (e.g. upstream.imap), not the section.
-  for (const [key, value] of Object.entries(options.config ?? {})) {
-    const current = (raw as Record<string, unknown>)[key];
-    (raw as Record<string, unknown>)[key] = isObject(current) && isObject(value) ? { ...current, ...value } : value;
-  }
+  // Overrides replace single settings (e.g. upstream.imap.port), not whole sections.
+  merge(raw, options.config ?? {});
   const config = validateConfig(raw, dir);
   const logs: string[] = [];
   const destination = new Writable({
@@ -105,6 +111,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function merge(target: Record<string, unknown>, overrides: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(overrides)) {
+    const current = target[key];
+    if (isObject(current) && isObject(value)) merge(current, value);
+    else target[key] = value;
+  }
+}
 
 const PYCLIENT = fileURLToPath(new URL('../clients/pyclient.py', import.meta.url));
 
