@@ -1,5 +1,6 @@
 import { Secret } from '../secret.js';
 import { SaslError, type SaslServer, type SaslStep } from './mechanism.js';
+import { decodeCredential } from './text.js';
 
 const USERNAME_PROMPT = Buffer.from('Username:');
 const PASSWORD_PROMPT = Buffer.from('Password:');
@@ -20,11 +21,11 @@ export function loginServer(): SaslServer {
         throw new SaslError('LOGIN expects a response');
       }
       if (username === undefined) {
-        username = response!.toString('utf8');
+        username = decodeCredential(response!);
         if (username === '') throw new SaslError('LOGIN username must not be empty');
         return { kind: 'challenge', challenge: PASSWORD_PROMPT };
       }
-      const password = response!.toString('utf8');
+      const password = decodeCredential(response!);
       if (password === '') throw new SaslError('LOGIN password must not be empty');
       return { kind: 'done', credentials: { username, password: new Secret(password) } };
     },

@@ -1,5 +1,6 @@
 import { Secret } from '../secret.js';
 import { SaslError, type SaslServer, type SaslStep } from './mechanism.js';
+import { decodeCredential } from './text.js';
 
 /**
  * SASL PLAIN (RFC 4616): one message `[authzid] NUL authcid NUL passwd`, UTF-8.
@@ -16,7 +17,7 @@ export function plainServer(): SaslServer {
       }
       const parts = splitNul(response);
       if (parts.length !== 3) throw new SaslError('PLAIN message must have three NUL-separated fields');
-      const [authzid, username, password] = parts.map((part) => part.toString('utf8')) as [string, string, string];
+      const [authzid, username, password] = parts.map(decodeCredential) as [string, string, string];
       if (username === '' || password === '') throw new SaslError('PLAIN username and password must not be empty');
       return {
         kind: 'done',

@@ -43,6 +43,16 @@ describe('POP3', () => {
     expect(result.stdout.equals(messages[0]!)).toBe(true);
   });
 
+  it('accepts a password an older client sends in ISO-8859-1 (as Jakarta Mail does with AUTH LOGIN)', async () => {
+    const client = await WireClient.open(stack.port('pop3'));
+    await client.line();
+    client.send(`AUTH LOGIN ${Buffer.from(USER).toString('base64')}\r\n`);
+    expect(await client.line()).toBe(`+ ${Buffer.from('Password:').toString('base64')}`);
+    client.send(`${Buffer.from(PASSWORD, 'latin1').toString('base64')}\r\n`);
+    expect(await client.line()).toBe('+OK Logged in.');
+    client.close();
+  });
+
   it('answers CAPA, AUTH with a continuation, cancel, and errors in the AUTHORIZATION state', async () => {
     const client = await WireClient.open(stack.port('pop3'));
     expect(await client.line()).toBe('+OK o365-mail-proxy POP3 ready.');

@@ -51,6 +51,19 @@ describe('SASL PLAIN', () => {
   });
 });
 
+describe('credentials from older clients', () => {
+  it('decodes non-UTF-8 bytes as ISO-8859-1 (Jakarta Mail POP3 sends Latin-1)', () => {
+    const latin1 = Buffer.concat([Buffer.from('\0alice\0'), Buffer.from('Müller', 'latin1')]).toString('base64');
+    const { step } = run('PLAIN', latin1, []);
+    expect(step.kind === 'done' && step.credentials.password.reveal()).toBe('Müller');
+  });
+
+  it('keeps valid UTF-8 as UTF-8', () => {
+    const { step } = run('PLAIN', b64('\0alice\0Müller'), []);
+    expect(step.kind === 'done' && step.credentials.password.reveal()).toBe('Müller');
+  });
+});
+
 describe('SASL LOGIN', () => {
   it('asks for username then password', () => {
     const { step, lines } = run('LOGIN', undefined, [b64('alice'), b64('pw with space')]);

@@ -1,3 +1,5 @@
+import { decodeCredential } from '../../sasl/text.js';
+
 /**
  * Splits the bytes an IMAP client sends before login into commands (RFC 3501 section 2.2,
  * RFC 7888 for LITERAL+). Pure: no sockets. The session pulls one event at a time with
@@ -195,8 +197,7 @@ function readQuoted(text: string, start: number, tokens: ImapToken[]): number {
   throw new Error('Unterminated quoted string.');
 }
 
-/** The text of a token, for astring arguments (UTF-8 for strings, since passwords may be non-ASCII). */
+/** The text of a token, for astring arguments such as LOGIN's (UTF-8, or Latin-1 from older clients). */
 export function tokenText(token: ImapToken): string {
-  const bytes = token.type === 'atom' ? Buffer.from(token.value, 'latin1') : token.value;
-  return bytes.toString('utf8');
+  return decodeCredential(token.type === 'atom' ? Buffer.from(token.value, 'latin1') : token.value);
 }

@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import type { AccountConfig } from '../../config/types.js';
 import { createSaslServer, SERVER_MECHANISMS, type BasicCredentials } from '../../sasl/index.js';
 import { SaslExchange, type ExchangeStep } from '../../sasl/exchange.js';
+import { decodeCredential } from '../../sasl/text.js';
 import { Secret } from '../../secret.js';
 import type { AccessToken } from '../../tokens/provider.js';
 import type { UpstreamSession } from '../../upstream/session.js';
@@ -97,7 +98,7 @@ export class Pop3Front extends LineFront<UpstreamSession> {
 
   #userCommand(command: Pop3Command): void {
     if (!this.loginAllowed) return this.write('-ERR [AUTH] Use STLS first.');
-    const user = command.argument.toString('utf8');
+    const user = decodeCredential(command.argument);
     if (user === '') return this.#error('USER expects a name.');
     this.#user = user;
     this.write('+OK Send the password.');
@@ -109,7 +110,7 @@ export class Pop3Front extends LineFront<UpstreamSession> {
     this.#user = undefined;
     if (username === undefined) return this.#error('Send USER first.');
     // PASS takes the rest of the line as is: passwords may contain spaces.
-    this.#loggedIn({ username, password: new Secret(command.argument.toString('utf8')) });
+    this.#loggedIn({ username, password: new Secret(decodeCredential(command.argument)) });
   }
 
   #auth(command: Pop3Command): void {

@@ -1,0 +1,50 @@
+// Mints app-only access tokens shaped like Entra's v1 tokens for Exchange Online (the ones
+// the proxy decodes to explain failures: appid, oid, roles, tid, ...).
+import { randomBytes } from 'node:crypto';
+import { nowSeconds, signJwt } from '../jwt.js';
+import type { SandboxApp } from '../types.js';
+import type { SigningKey } from './keys.js';
+
+export interface TokenRequest {
+  app: SandboxApp;
+  tenantId: string;
+  /** The scope minus "/.default". */
+  audience: string;
+  lifetimeSeconds: number;
+  /** Whether the app's roles apply to this resource (they are Exchange's roles). */
+  includeRoles: boolean;
+  /** "1" = client secret, "2" = certificate. */
+  appidacr: '1' | '2';
+}
+
+export const issuerFor = (tenantId: string): string => `https://sts.windows.net/${tenantId}/`;
+
+export function mintAccessToken(key: SigningKey, request: TokenRequest): string {
+  const now = nowSeconds();
+  const { app, tenantId } = request;
+  const issuer = issuerFor(tenantId);
+  const claims: Record<string, unknown> = {
+    aud: request.audience,
+    iss: issuer,
+    // Entra backdates iat/nbf by five minutes to absorb clock skew.
+    iat: now - 300,
+    nbf: now - 300,
+    exp: now + request.lifetimeSeconds,
+    aio: randomBytes(48).toString('base64'),
+    app_displayname: app.displayName ?? 'o365-mail-proxy',
+    appid: app.clientId,
+    appidacr: request.appidacr,
+    idp: issuer,
+    idtyp: 'app',
+    oid: app.objectId,
+    rh: `1.${randomBytes(32).toString('base64url')}.`,
+    sub: app.objectId,
+    tid: tenantId,
+    // unique per token, like Entra's
+    uti: randomBytes(16).toString('base64url'),
+    ver: '1.0',
+  };
+  // Like Entra: no `roles` claim at all when nothing was consented.
+  if (request.includeRoles && app.roles.length > 0) claims.roles = [...app.roles];
+  return signJwt({ typ: 'JWT', alg: 'RS256', x5t: key.kid, kid: key.kid }, claims, key.privateKey);
+}
