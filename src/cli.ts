@@ -2,11 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError } from './config/validate.js';
-import { LOG_LEVELS, type LogLevel } from './config/types.js';
-import { genCertCommand, hashPasswordCommand, startCommand, UsageError, type LogFlags } from './cli/commands.js';
+import { LOG_LEVELS, PROTOCOLS, type LogLevel, type Protocol } from './config/types.js';
+import { doctorCommand, genCertCommand, hashPasswordCommand, startCommand, UsageError, type LogFlags } from './cli/commands.js';
 import { HELP } from './cli/help.js';
 
-const COMMANDS = ['start', 'demo', 'hash-password', 'gen-cert'] as const;
+const COMMANDS = ['start', 'demo', 'doctor', 'hash-password', 'gen-cert'] as const;
 
 async function main(argv: string[]): Promise<void> {
   const first = argv[0];
@@ -26,6 +26,9 @@ async function main(argv: string[]): Promise<void> {
       out: { type: 'string' },
       host: { type: 'string', multiple: true },
       force: { type: 'boolean' },
+      account: { type: 'string' },
+      protocol: { type: 'string' },
+      json: { type: 'boolean' },
     },
   });
   if (values.version) return void process.stdout.write(`${version()}\n`);
@@ -38,6 +41,16 @@ async function main(argv: string[]): Promise<void> {
       // Loaded on demand: the sandbox is not needed to run the proxy.
       const { demoCommand } = await import('./cli/demo.js');
       return demoCommand(logFlags(values));
+    }
+    case 'doctor': {
+      const protocol = values.protocol;
+      if (protocol !== undefined && !(PROTOCOLS as readonly string[]).includes(protocol)) throw new UsageError('--protocol must be imap, pop3 or smtp');
+      process.exitCode = await doctorCommand({
+        configPath: values.config ?? 'config.json',
+        ...(values.account ? { account: values.account } : {}),
+        ...(protocol ? { protocol: protocol as Protocol } : {}),
+      }, values.json ?? false);
+      return;
     }
     case 'hash-password':
       return hashPasswordCommand();

@@ -8,6 +8,8 @@ import { hashPassword } from '../password-hash.js';
 import { Secret } from '../secret.js';
 import { startProxy, type RunningProxy } from '../server.js';
 import { promptHidden, readStdin } from './prompt.js';
+import { renderChecklist, renderJson } from '../doctor/report.js';
+import { runDoctor, type DoctorOptions } from '../doctor/run.js';
 
 export interface LogFlags {
   level?: LogLevel;
@@ -67,6 +69,13 @@ export async function genCertCommand(outDir: string, hosts: string[], force: boo
   writeFileSync(keyFile, keyPem, { mode: 0o600 });
   chmodSync(keyFile, 0o600);
   process.stdout.write(`wrote ${certFile}\nwrote ${keyFile}\nfor ${names.join(', ')}, 127.0.0.1, ::1\n`);
+}
+
+/** Prints the doctor's checklist (or JSON); returns the exit code: 0 only when all checks pass. */
+export async function doctorCommand(options: DoctorOptions, json: boolean): Promise<number> {
+  const findings = await runDoctor(options);
+  process.stdout.write(json ? renderJson(findings) : renderChecklist(findings, process.stdout.isTTY === true));
+  return findings.every((f) => f.ok) ? 0 : 1;
 }
 
 /** An error in how the command was called: printed without a stack trace. */

@@ -6,6 +6,7 @@ Usage: o365-mail-proxy <command> [options]
 Commands:
   start          run the proxy (the default command)
   demo           run the proxy against a local fake Exchange Online and print client settings
+  doctor         check the config, the Azure app registration and Exchange permissions
   hash-password  make a passwordHash for config accounts
   gen-cert       write a self-signed certificate for the local TLS listeners
 
@@ -25,6 +26,21 @@ Runs the proxy with the given config file.
 
 Starts a local stand-in for Entra ID and Exchange Online (nothing leaves this machine), then
 the proxy in front of it, and prints the settings to give a mail client. Stop with Ctrl-C.
+`,
+  doctor: `Usage: o365-mail-proxy doctor [--config FILE] [--account NAME] [--protocol imap|pop3|smtp] [--json]
+
+Checks, in order, and prints a checklist (exit code 0 only when everything passes):
+  1. the config file (every problem, with the key and the fix);
+  2. per app registration: an access token can be obtained (AADSTS errors explained);
+  3. the token's claims: tenant, appid, oid (the Enterprise application's object ID), expiry,
+     roles, and which role a configured protocol needs but lacks;
+  4. per account and protocol: a real XOAUTH2 login to Exchange Online, and on failure the
+     likely cause with the PowerShell to run, your IDs filled in.
+
+  -c, --config FILE     config file (default: config.json)
+      --account NAME    check only this local account
+      --protocol P      check only imap, pop3 or smtp
+      --json            the same findings as JSON, for automation
 `,
   'hash-password': `Usage: o365-mail-proxy hash-password
 

@@ -173,6 +173,8 @@ export class SmtpSession {
         await this.#reply(`334 ${errorChallenge(this.ctx.tokens.audience)}`);
         if ((await this.#line()) === null) return false;
       }
+      // Exchange's answer when the token is fine but the app may not open this mailbox.
+      if (verdict.kind === 'not-connected') return this.#reply('430 4.2.0 STOREDRV; mailbox logon failure');
       return this.#reply(`535 5.7.3 Authentication unsuccessful [${SERVER_NAME}]`);
     }
     this.ctx.stats.smtpLogins++;

@@ -1,0 +1,135 @@
+import { Writable } from 'node:stream';
+import { loadConfig } from '../config/load.js';
+import { ConfigError } from '../config/validate.js';
+import type { AccountConfig, Protocol, ProxyConfig } from '../config/types.js';
+import { createLogger } from '../log.js';
+import { REQUIRED_ROLE } from '../tokens/claims.js';
+import { TokenError } from '../tokens/errors.js';
+import { TokenProvider, type AccessToken } from '../tokens/provider.js';
+import { UpstreamConnector } from '../upstream/connector.js';
+import { UpstreamError } from '../upstream/errors.js';
+import { loginImap } from '../upstream/imap-login.js';
+import { loginPop3 } from '../upstream/pop3-login.js';
+import { SmtpUpstream } from '../upstream/smtp-client.js';
+import { AADSTS_ADVICE, enableSmtpAuth, grantMailbox, registerServicePrincipal, roleFix } from './advice.js';
+
+/** One line of the checklist. */
+export interface Finding {
+  /** e.g. "config", "token contoso", "roles contoso", "login talend imap". */
+  check: string;
+  ok: boolean;
+  summary: string;
+  details?: string[];
+  /** What to do, step by step (portal paths, PowerShell). */
+  fix?: string[];
+}
+
+export interface DoctorOptions {
+  configPath: string;
+  account?: string;
+  protocol?: Protocol;
+}
+
+/**
+ * Checks, in order, everything between a legacy client and a working mailbox: the config,
+ * a token per app registration, the token's roles, and a real XOAUTH2 login per account and
+ * protocol. Later checks are skipped when an earlier one they depend on failed.
+ */
+export async function runDoctor(options: DoctorOptions): Promise<Finding[]> {
+  let config: ProxyConfig;
+  try {
+    config = loadConfig(options.configPath);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return error.problems.map((p) => ({ check: 'config', ok: false, summary: `${p.key}: ${p.problem}`, fix: [p.fix] }));
+  }
+  const findings: Finding[] = [{ check: 'config', ok: true, summary: `${options.configPath} is valid (${config.apps.size} app registrations, ${config.accounts.size} accounts)` }];
+
+  const accounts = [...config.accounts.values()].filter((a) => !options.account || a.username.toLowerCase() === options.account.toLowerCase());
+  if (options.account && accounts.length === 0) {
+    findings.push({ check: 'config', ok: false, summary: `no account named "${options.account}"`, fix: [`use one of: ${[...config.accounts.values()].map((a) => a.username).join(', ')}`] });
+    return findings;
+  }
+  const protocolsOf = (account: AccountConfig) => account.protocols.filter((p) => !options.protocol || p === options.protocol);
+  const quiet = createLogger({ level: 'silent', format: 'json', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
+  const connector = new UpstreamConnector({ connectTimeoutMs: config.upstream.connectTimeoutMs, tlsTimeoutMs: config.upstream.tlsTimeoutMs, ...(config.upstream.ca ? { ca: config.upstream.ca } : {}) });
+
+  for (const app of config.apps.values()) {
+    const users = accounts.filter((a) => a.app === app.name);
+    if (users.length === 0) continue;
+    const provider = new TokenProvider(app, { ...config.tokens, log: quiet, ...(config.upstream.ca ? { ca: config.upstream.ca } : {}) });
+    const token = await tokenCheck(provider, app.name, app.tenantId, findings);
+    if (!token) continue;
+    const needed = new Set(users.flatMap(protocolsOf));
+    const missing = [...needed].filter((p) => !token.claims?.roles.includes(REQUIRED_ROLE[p]));
+    findings.push(missing.length === 0
+      ? { check: `roles ${app.name}`, ok: true, summary: `the token grants ${[...needed].map((p) => REQUIRED_ROLE[p]).join(', ')}` }
+      : { check: `roles ${app.name}`, ok: false, summary: `the token lacks ${missing.map((p) => REQUIRED_ROLE[p]).join(', ')}`, details: [`roles in the token: ${token.claims?.roles.join(', ') || 'none'}`], fix: missing.flatMap(roleFix) });
+
+    for (const account of users) {
+      for (const protocol of protocolsOf(account)) {
+        findings.push(await loginCheck(config, connector, account, protocol, token));
+      }
+    }
+  }
+  return findings;
+}
+
+async function tokenCheck(provider: TokenProvider, appName: string, tenantId: string, findings: Finding[]): Promise<AccessToken | undefined> {
+  try {
+    const token = await provider.getToken();
+    const claims = token.claims;
+    findings.push({
+      check: `token ${appName}`,
+      ok: true,
+      summary: 'an access token was obtained',
+      details: [
+        `tenant (tid): ${claims?.tid ?? tenantId}`,
+        `application (appid): ${claims?.appid ?? '?'}`,
+        `service principal object ID (oid): ${claims?.oid ?? '?'}`,
+        `expires: ${new Date(token.expiresAt).toISOString()}`,
+        `roles: ${claims?.roles.join(', ') || 'none'}`,
+      ],
+    });
+    return token;
+  } catch (error) {
+    const failure = error instanceof TokenError ? error : new TokenError(String(error), true, String(error));
+    const advice = failure.aadsts ? AADSTS_ADVICE[failure.aadsts] : undefined;
+    findings.push({
+      check: `token ${appName}`,
+      ok: false,
+      summary: `no access token: ${advice?.cause ?? failure.reason}${failure.aadsts ? ` (AADSTS${failure.aadsts})` : ''}`,
+      details: [failure.detail],
+      fix: advice?.fix ?? (failure.temporary ? ['check that this machine reaches the authority host (firewall, proxy, upstream.caFile)'] : undefined),
+    });
+    return undefined;
+  }
+}
+
+async function loginCheck(config: ProxyConfig, connector: UpstreamConnector, account: AccountConfig, protocol: Protocol, token: AccessToken): Promise<Finding> {
+  const check = `login ${account.username} ${protocol}`;
+  const { upstream } = config;
+  const target = upstream[protocol];
+  try {
+    if (protocol === 'imap') (await loginImap(connector, target, account.mailbox, token.token, upstream.loginTimeoutMs)).socket.destroy();
+    else if (protocol === 'pop3') (await loginPop3(connector, target, account.mailbox, token.token, upstream.loginTimeoutMs)).socket.destroy();
+    else await (await SmtpUpstream.open(connector, target, account.mailbox, token.token, upstream.loginTimeoutMs)).quit();
+    return { check, ok: true, summary: `${account.mailbox} opens over ${protocol.toUpperCase()} at ${target.host}:${target.port}` };
+  } catch (error) {
+    if (!(error instanceof UpstreamError)) throw error;
+    const ids = { appid: token.claims?.appid ?? '<appid>', oid: token.claims?.oid ?? '<oid>', mailbox: account.mailbox };
+    const details = [error.message, ...(error.serverReply ? [`server said: ${error.serverReply}`] : [])];
+    const hasRole = token.claims?.roles.includes(REQUIRED_ROLE[protocol]) ?? false;
+    const failed = (summary: string, fix?: string[]): Finding => ({ check, ok: false, summary, details, ...(fix ? { fix } : {}) });
+    if (error.kind === 'not-connected') return failed(`the service principal has no permission on ${account.mailbox} ("authenticated but not connected")`, grantMailbox(ids));
+    if (error.kind !== 'rejected') return failed(`${target.host}:${target.port} could not be reached or did not answer (${error.kind})`, ['check the network path, firewall and proxy to the host; behind TLS inspection set upstream.caFile']);
+    if (!hasRole) return failed(`Exchange refused the token: it lacks ${REQUIRED_ROLE[protocol]}`, roleFix(protocol));
+    if (protocol === 'smtp' && /5\.7\.139|SmtpClientAuthentication/i.test(error.serverReply ?? '')) {
+      return failed(`SMTP AUTH is disabled for ${account.mailbox} or the tenant`, enableSmtpAuth(account.mailbox));
+    }
+    if (protocol === 'smtp' && /STOREDRV|mailbox logon failure/i.test(error.serverReply ?? '')) {
+      return failed(`the service principal has no permission on ${account.mailbox}`, grantMailbox(ids));
+    }
+    return failed(`Exchange refused a valid token for ${account.mailbox}: the service principal is likely not registered in Exchange, or has no permission on the mailbox`, registerServicePrincipal(ids));
+  }
+}
