@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Metrics } from './metrics.js';
 import { AccountDirectory } from './accounts.js';
 import type { ProxyConfig } from './config/types.js';
 import { createTokenProviders, type TokenProvider } from './tokens/provider.js';
@@ -11,15 +12,18 @@ export interface ProxyContext {
   tokens: ReadonlyMap<string, TokenProvider>;
   connector: UpstreamConnector;
   log: Logger;
+  /** Lives across config reloads. */
+  metrics: Metrics;
 }
 
-export function createProxyContext(config: ProxyConfig, log: Logger): ProxyContext {
+export function createProxyContext(config: ProxyConfig, log: Logger, metrics: Metrics): ProxyContext {
   const { upstream } = config;
   return {
     config,
     accounts: new AccountDirectory(config.accounts),
-    tokens: createTokenProviders(config.apps, { ...config.tokens, log, ...(upstream.ca ? { ca: upstream.ca } : {}) }),
-    connector: new UpstreamConnector({ connectTimeoutMs: upstream.connectTimeoutMs, tlsTimeoutMs: upstream.tlsTimeoutMs, ...(upstream.ca ? { ca: upstream.ca } : {}) }),
+    tokens: createTokenProviders(config.apps, { ...config.tokens, log, metrics, ...(upstream.ca ? { ca: upstream.ca } : {}) }),
+    connector: new UpstreamConnector({ connectTimeoutMs: upstream.connectTimeoutMs, tlsTimeoutMs: upstream.tlsTimeoutMs, metrics, ...(upstream.ca ? { ca: upstream.ca } : {}) }),
     log,
+    metrics,
   };
 }

@@ -32,6 +32,7 @@ export async function login<U>(ctx: ProxyContext, credentials: BasicCredentials,
   const check = await ctx.accounts.check(credentials, protocol);
   if (!check.ok) {
     log.warn({ event: 'auth.fail', user: credentials.username, reason: check.reason }, 'local authentication failed');
+    ctx.metrics.logins.add({ protocol, result: 'denied', reason: check.reason });
     return { ok: false, kind: 'denied' };
   }
   const { account } = check;
@@ -42,23 +43,32 @@ export async function login<U>(ctx: ProxyContext, credentials: BasicCredentials,
   try {
     let token = await tokens.getToken();
     warnAboutMissingRole(token, protocol, userLog);
+    const open = async (withToken: AccessToken) => {
+      const opening = Date.now();
+      const session = await openUpstream(account, withToken);
+      ctx.metrics.upstreamLoginSeconds.observe({ protocol }, (Date.now() - opening) / 1000);
+      return session;
+    };
     let upstream: U;
     try {
-      upstream = await openUpstream(account, token);
+      upstream = await open(token);
     } catch (error) {
       if (!(error instanceof UpstreamError && error.kind === 'rejected')) throw error;
       userLog.warn({ event: 'upstream.token-rejected', cause: error.message, serverReply: error.serverReply }, 'upstream refused the token; retrying once with a fresh one');
       token = await tokens.getToken(token.token);
-      upstream = await openUpstream(account, token);
+      upstream = await open(token);
     }
     userLog.info({ event: 'auth.ok', durationMs: Date.now() - started }, 'logged in upstream');
+    ctx.metrics.logins.add({ protocol, result: 'ok', reason: '' });
     return { ok: true, account, upstream };
   } catch (error) {
-    return failure(error, account, protocol, userLog);
+    const outcome = failure(error, account, protocol, userLog);
+    ctx.metrics.logins.add({ protocol, result: outcome.kind, reason: reasonLabel(error) });
+    return outcome;
   }
 }
 
-function failure(error: unknown, account: AccountConfig, protocol: Protocol, log: Logger): LoginOutcome<never> {
+function failure(error: unknown, account: AccountConfig, protocol: Protocol, log: Logger): Exclude<LoginOutcome<never>, { ok: true } | { kind: 'denied' }> {
   if (error instanceof TokenError) {
     log.warn({ event: 'auth.fail', reason: 'token', temporary: error.temporary, cause: error.detail }, `no access token: ${error.reason}`);
     return { ok: false, kind: error.temporary ? 'temporary' : 'permanent', reason: error.reason };
@@ -79,6 +89,13 @@ function failure(error: unknown, account: AccountConfig, protocol: Protocol, log
   }
   log.error({ event: 'auth.fail', reason: 'internal', err: error }, 'login failed unexpectedly');
   return { ok: false, kind: 'temporary', reason: 'internal error, try again later' };
+}
+
+/** A short, bounded label for metrics: "token" or "upstream-<kind>". */
+function reasonLabel(error: unknown): string {
+  if (error instanceof TokenError) return 'token';
+  if (error instanceof UpstreamError) return `upstream-${error.kind}`;
+  return 'internal';
 }
 
 function warnAboutMissingRole(token: AccessToken, protocol: Protocol, log: Logger): void {

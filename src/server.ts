@@ -1,8 +1,9 @@
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
-import { createSecureContext, createServer as createTlsServer } from 'node:tls';
+import { createSecureContext, createServer as createTlsServer, type SecureContext, type Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import type { ListenerConfig, ProxyConfig } from './config/types.js';
 import { createProxyContext, type ProxyContext } from './context.js';
+import { Metrics } from './metrics.js';
 import { ImapFront } from './protocols/imap/front.js';
 import { Pop3Front } from './protocols/pop3/front.js';
 import { newSessionId, type SessionEnv } from './protocols/session.js';
@@ -10,6 +11,8 @@ import { createSmtpFront } from './protocols/smtp/front.js';
 
 /** Bursts of connections must queue in the kernel, not be refused. */
 const LISTEN_BACKLOG = 511;
+/** How long sessions get to close after a shutdown before they are cut. */
+const SHUTDOWN_GRACE_MS = 5000;
 
 export interface BoundListener extends ListenerConfig {
   /** The port actually bound (differs from the configured one when that was 0). */
@@ -17,10 +20,18 @@ export interface BoundListener extends ListenerConfig {
 }
 
 export interface RunningProxy {
-  context: ProxyContext;
   listeners: BoundListener[];
+  metrics: Metrics;
+  /** The context new sessions get (replaced by reload). */
+  context(): ProxyContext;
   activeSessions(): number;
-  /** Stops accepting and closes every connection. */
+  /**
+   * Takes a new config for new sessions (accounts, passwords, apps, upstream, local
+   * certificate); sessions in progress go on with the one they started with. Listener
+   * changes need a restart.
+   */
+  reload(config: ProxyConfig): void;
+  /** Stops accepting, says goodbye to every session, waits a bounded time. */
   close(): Promise<void>;
 }
 
@@ -29,30 +40,35 @@ export interface RunningProxy {
  * the session object: no DNS, no upstream dial, no token request happens on the accept path,
  * and an error in one connection stays in that connection.
  */
-export async function startProxy(config: ProxyConfig, log: Logger): Promise<RunningProxy> {
-  const context = createProxyContext(config, log);
-  const secureContext = config.tls ? createSecureContext({ cert: config.tls.cert, key: config.tls.key.reveal() }) : undefined;
+export async function startProxy(config: ProxyConfig, log: Logger, metrics = new Metrics()): Promise<RunningProxy> {
+  let context = createProxyContext(config, log, metrics);
+  let secureContext = localSecureContext(config);
   const servers: { server: Server; close: () => Promise<void> }[] = [];
-  const sockets = new Set<Socket>();
+  const tlsServers: TlsServer[] = [];
+  const smtpFronts: ReturnType<typeof createSmtpFront>[] = [];
+  const sessions = new Map<Socket, { shutdown(): void; abort(): void }>();
   let active = 0;
-  const count = (delta: 1 | -1) => {
+  const counter = (protocol: string) => (delta: 1 | -1) => {
     active += delta;
+    if (delta === 1) metrics.sessionOpened(protocol);
+    else metrics.sessionClosed(protocol);
   };
 
   const bound: BoundListener[] = [];
   try {
     for (const listener of config.listeners) {
+      const count = counter(listener.protocol);
       if (listener.protocol === 'smtp') {
-        const smtp = createSmtpFront(context, listener, log, count);
+        const smtp = createSmtpFront(() => context, listener, log, count);
         smtp.on('error', (error) => log.error({ event: 'listener.error', cause: error.message }, 'SMTP listener error'));
         const server = await listen(listener, (onListening) => smtp.listen(listener.port, listener.host, LISTEN_BACKLOG, onListening));
         servers.push({ server, close: () => new Promise((resolve) => smtp.close(() => resolve())) });
+        smtpFronts.push(smtp);
         bound.push(announce(listener, server, log));
         continue;
       }
       const Front = listener.protocol === 'imap' ? ImapFront : Pop3Front;
       const accept = (socket: Socket) => {
-        sockets.add(socket);
         count(1);
         let closed = false;
         const env: SessionEnv = {
@@ -63,21 +79,28 @@ export async function startProxy(config: ProxyConfig, log: Logger): Promise<Runn
           onClose: () => {
             if (closed) return;
             closed = true;
-            sockets.delete(socket);
+            sessions.delete(socket);
             count(-1);
           },
         };
         try {
-          new Front(socket, env);
+          sessions.set(socket, new Front(socket, env));
         } catch (error) {
           env.log.error({ event: 'session.error', cause: (error as Error).message }, 'session failed to start');
           socket.destroy();
+          env.onClose!();
         }
       };
-      const server = listener.tls === 'implicit'
-        ? createTlsServer({ cert: config.tls!.cert, key: config.tls!.key.reveal(), handshakeTimeout: 15_000 }, accept)
-        : createNetServer(accept);
-      server.on('tlsClientError', (error: Error) => log.debug({ event: 'tls.client-error', proto: listener.protocol, cause: error.message }, 'client TLS handshake failed'));
+      let server: Server;
+      if (listener.tls === 'implicit') {
+        // tls.createServer takes the certificate itself (a secureContext option is ignored there).
+        const tlsServer = createTlsServer({ cert: config.tls!.cert, key: config.tls!.key.reveal(), handshakeTimeout: 15_000 }, accept);
+        tlsServer.on('tlsClientError', (error: Error) => log.debug({ event: 'tls.client-error', proto: listener.protocol, cause: error.message }, 'client TLS handshake failed'));
+        tlsServers.push(tlsServer);
+        server = tlsServer;
+      } else {
+        server = createNetServer(accept);
+      }
       server.on('error', (error) => log.error({ event: 'listener.error', cause: error.message }, 'listener error'));
       await listen(listener, (onListening) => server.listen({ port: listener.port, host: listener.host, backlog: LISTEN_BACKLOG }, onListening));
       servers.push({ server, close: () => new Promise((resolve) => server.close(() => resolve())) });
@@ -89,15 +112,35 @@ export async function startProxy(config: ProxyConfig, log: Logger): Promise<Runn
   }
 
   return {
-    context,
     listeners: bound,
+    metrics,
+    context: () => context,
     activeSessions: () => active,
+    reload(next) {
+      if (JSON.stringify(next.listeners) !== JSON.stringify(config.listeners)) {
+        log.warn({ event: 'reload.listeners-unchanged' }, 'listener changes take effect after a restart; the other settings are applied');
+      }
+      context = createProxyContext(next, log, metrics);
+      secureContext = localSecureContext(next);
+      if (secureContext) for (const server of tlsServers) server.setSecureContext({ cert: next.tls!.cert, key: next.tls!.key.reveal() });
+      if (next.tls) for (const smtp of smtpFronts) smtp.updateSecureContext({ cert: next.tls.cert, key: next.tls.key.reveal() });
+      log.info({ event: 'reload', apps: next.apps.size, accounts: next.accounts.size }, 'configuration reloaded');
+    },
     async close() {
-      const closing = Promise.all(servers.map((s) => s.close()));
-      for (const socket of sockets) socket.destroy();
-      await closing;
+      const stopped = Promise.all(servers.map((s) => s.close()));
+      for (const session of sessions.values()) session.shutdown();
+      const deadline = setTimeout(() => {
+        for (const session of sessions.values()) session.abort();
+      }, SHUTDOWN_GRACE_MS);
+      await stopped;
+      while (sessions.size > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      clearTimeout(deadline);
     },
   };
+}
+
+function localSecureContext(config: ProxyConfig): SecureContext | undefined {
+  return config.tls ? createSecureContext({ cert: config.tls.cert, key: config.tls.key.reveal() }) : undefined;
 }
 
 function listen(listener: ListenerConfig, start: (onListening: () => void) => Server | void): Promise<Server> {

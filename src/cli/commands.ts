@@ -1,7 +1,9 @@
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { generateSelfSignedCertificate } from '../certificates.js';
+import { startAdminServer } from '../admin.js';
 import { loadConfig } from '../config/load.js';
+import { ConfigError } from '../config/validate.js';
 import type { LogLevel } from '../config/types.js';
 import { createLogger, type Logger } from '../log.js';
 import { hashPassword } from '../password-hash.js';
@@ -20,19 +22,35 @@ export async function startCommand(configPath: string, flags: LogFlags): Promise
   const config = loadConfig(configPath);
   const log = createLogger({ level: flags.level ?? config.log.level, format: flags.format ?? config.log.format });
   const proxy = await startProxy(config, log);
+  const admin = config.admin ? await startAdminServer(proxy, config.admin, log) : undefined;
   log.info({ event: 'ready', config: resolve(configPath) }, 'o365-mail-proxy is ready');
-  stopOnSignals(proxy, log);
+  stopOnSignals(proxy, log, async () => {
+    await new Promise((done) => (admin ? admin.close(done) : done(undefined)));
+  });
+  // SIGHUP: read the config again; a broken one is refused and the running one kept.
+  process.on('SIGHUP', () => {
+    try {
+      proxy.reload(loadConfig(configPath));
+    } catch (error) {
+      const problems = error instanceof ConfigError ? error.problems.map((p) => `${p.key}: ${p.problem}`) : [(error as Error).message];
+      log.error({ event: 'reload.rejected', problems }, 'new configuration rejected; keeping the running one');
+    }
+  });
 }
 
+/**
+ * SIGTERM/SIGINT: stop accepting, say goodbye to sessions (IMAP BYE, SMTP transactions get
+ * a bounded time to finish), then exit 0. A second signal, or a hang, ends it at once.
+ */
 export function stopOnSignals(proxy: RunningProxy, log: Logger, extra: () => Promise<void> = async () => {}): void {
   let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) return;
+    if (stopping) process.exit(0);
     stopping = true;
-    log.info({ event: 'shutdown', signal }, 'shutting down');
-    // Give sessions a bounded time to close; a hung socket must not keep the process alive.
-    setTimeout(() => process.exit(0), 10_000).unref();
-    proxy.close().then(extra).then(() => {
+    log.info({ event: 'shutdown', signal, sessions: proxy.activeSessions() }, 'shutting down');
+    setTimeout(() => process.exit(0), 15_000).unref();
+    Promise.all([proxy.close(), extra()]).then(() => {
+      log.info({ event: 'stopped' }, 'stopped');
       log.flush();
       process.exit(0);
     });

@@ -71,4 +71,6 @@ export interface ProxyConfig {
     minRemainingSeconds: number;
   };
   log: { level: LogLevel; format: 'auto' | 'json' | 'pretty' };
+  /** Optional HTTP listener for /healthz, /readyz and /metrics; absent means off. */
+  admin?: HostPort;
 }

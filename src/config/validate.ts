@@ -31,7 +31,7 @@ export class ConfigError extends Error {
 type Json = unknown;
 type JsonObject = Record<string, Json>;
 
-const KNOWN_TOP_KEYS = ['$schema', 'cloud', 'apps', 'accounts', 'listeners', 'tls', 'upstream', 'tokens', 'log'];
+const KNOWN_TOP_KEYS = ['$schema', 'cloud', 'apps', 'accounts', 'listeners', 'tls', 'upstream', 'tokens', 'log', 'admin'];
 
 /**
  * Turns parsed JSON into a ProxyConfig, collecting every problem (not just the first) with
@@ -116,8 +116,17 @@ export function validateConfig(raw: Json, baseDir: string, source = 'config'): P
     format: (v.oneOf(logRaw.format ?? 'auto', 'log.format', ['auto', 'json', 'pretty']) ?? 'auto') as 'auto' | 'json' | 'pretty',
   };
 
+  let admin: ProxyConfig['admin'];
+  if (root.admin !== undefined && root.admin !== null) {
+    const adminRaw = v.object(root.admin, 'admin') ?? {};
+    v.unknownKeys(adminRaw, 'admin', ['host', 'port']);
+    const host = v.string(adminRaw.host ?? '127.0.0.1', 'admin.host', 'an IP address, e.g. 127.0.0.1');
+    const port = v.port(adminRaw.port, 'admin.port');
+    if (host && port !== undefined) admin = { host, port };
+  }
+
   if (v.problems.length > 0) throw new ConfigError(v.problems, source);
-  return { apps, accounts, listeners, ...(tls ? { tls } : {}), upstream, tokens, log };
+  return { apps, accounts, listeners, ...(tls ? { tls } : {}), upstream, tokens, log, ...(admin ? { admin } : {}) };
 }
 
 function validateApp(v: Validator, name: string, value: Json, cloud: (typeof CLOUDS)[CloudName]): AppConfig | undefined {

@@ -21,6 +21,7 @@ export abstract class LineFront<U extends UpstreamSession> {
   protected readonly env: SessionEnv;
   protected state: FrontState = 'command';
   readonly #started = Date.now();
+  #piped: { client: Socket; upstream: Socket } | undefined;
   readonly #onData = (chunk: Buffer) => {
     this.buffer(chunk);
     this.process();
@@ -34,6 +35,34 @@ export abstract class LineFront<U extends UpstreamSession> {
     this.env = env;
     this.#attach(socket);
     env.log.info({ event: 'connect', tls: this.isTls }, 'client connected');
+  }
+
+  /** A line the protocol allows to send unasked before closing (IMAP's BYE), if any. */
+  protected abstract goodbye(): string | undefined;
+
+  /**
+   * Ends the session because the proxy stops. After login the upstream is unpiped first, so
+   * the goodbye does not land inside a server response that is still streaming.
+   */
+  shutdown(): void {
+    const bye = this.goodbye();
+    if (this.#piped) {
+      const { client, upstream } = this.#piped;
+      upstream.unpipe(client);
+      // Once the goodbye is out, the upstream goes too (and with it, the pipe's bookkeeping).
+      client.end(bye ? `${bye}\r\n` : '', () => upstream.destroy());
+      return;
+    }
+    if (this.state === 'done') return;
+    if (bye) this.write(bye);
+    this.finish('proxy shutting down', true);
+  }
+
+  /** Cuts the session at once (a client that does not take its goodbye in time). */
+  abort(): void {
+    this.socket.destroy();
+    this.#piped?.client.destroy();
+    this.#piped?.upstream.destroy();
   }
 
   /** Adds received bytes to the subclass's parser. */
@@ -125,10 +154,14 @@ export abstract class LineFront<U extends UpstreamSession> {
     this.write(okLine);
     const client = this.socket;
     this.#detach(client);
+    this.#piped = { client, upstream: upstream.socket };
     const log = this.env.log;
     client.on('error', (error) => log.debug({ event: 'client.error', code: (error as NodeJS.ErrnoException).code }, 'client connection error'));
     upstream.socket.on('error', (error) => log.info({ event: 'upstream.error', code: (error as NodeJS.ErrnoException).code }, 'upstream connection error'));
     splice(client, upstream.socket, { toUpstream: this.takeBuffered(), toClient: upstream.pending }, (totals) => {
+      const protocol = this.env.listener.protocol;
+      this.env.ctx.metrics.bytes.add({ protocol, direction: 'up' }, totals.up);
+      this.env.ctx.metrics.bytes.add({ protocol, direction: 'down' }, totals.down);
       log.info({ event: 'close', loggedIn: true, bytesFromClient: totals.up, bytesToClient: totals.down, durationMs: Date.now() - this.#started }, 'session closed');
       this.env.onClose?.();
     });

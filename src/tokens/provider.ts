@@ -1,6 +1,7 @@
 import { ConfidentialClientApplication, LogLevel, type Configuration } from '@azure/msal-node';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/types.js';
+import type { Metrics } from '../metrics.js';
 import { MICROSOFT_AUTHORITY_HOSTS } from '../config/clouds.js';
 import { Secret } from '../secret.js';
 import { readTokenClaims, type TokenClaims } from './claims.js';
@@ -19,6 +20,7 @@ export interface TokenProviderOptions {
   minRemainingSeconds: number;
   ca?: string;
   log: Logger;
+  metrics?: Metrics;
 }
 
 /** A fallback token must have at least this much (or a quarter of its lifetime) left. */
@@ -72,9 +74,12 @@ export class TokenProvider {
   async #request(afterRejection: boolean): Promise<AccessToken> {
     const started = Date.now();
     const log = this.#options.log.child({ app: this.#app.name });
+    const metrics = this.#options.metrics;
+    metrics?.tokenRequests.add({ app: this.#app.name });
     try {
       const token = await withDeadline(this.#acquire(), this.#options.requestTimeoutMs);
       this.#current = { ...token, obtainedAt: started };
+      metrics?.tokenSeconds.observe({ app: this.#app.name }, (Date.now() - started) / 1000);
       log.info(
         { event: 'token.ok', durationMs: Date.now() - started, expiresAt: new Date(token.expiresAt).toISOString(), appid: token.claims?.appid, oid: token.claims?.oid, roles: token.claims?.roles, afterRejection },
         'access token obtained',
@@ -82,6 +87,7 @@ export class TokenProvider {
       return token;
     } catch (error) {
       const failure = classifyTokenFailure(error);
+      metrics?.tokenFailures.add({ app: this.#app.name, kind: failure.temporary ? 'temporary' : 'permanent' });
       const fallback = this.#current;
       const usable = failure.temporary && !afterRejection && fallback
         && fallback.expiresAt - Date.now() > Math.min(FALLBACK_MIN_REMAINING_MS, (fallback.expiresAt - fallback.obtainedAt) / 4);

@@ -1,10 +1,12 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, createSecureContext, rootCertificates, type SecureContext, type TLSSocket } from 'node:tls';
 import type { HostPort } from '../config/types.js';
+import type { Metrics } from '../metrics.js';
 import { UpstreamError } from './errors.js';
 
 export interface ConnectorOptions {
   ca?: string;
+  metrics?: Metrics;
   connectTimeoutMs: number;
   tlsTimeoutMs: number;
 }
@@ -28,6 +30,7 @@ export class UpstreamConnector {
 
   /** Plain TCP (SMTP submission starts in clear and upgrades with STARTTLS). */
   connectPlain(target: HostPort): Promise<Socket> {
+    const started = Date.now();
     return new Promise((resolve, reject) => {
       const socket = netConnect({ host: target.host, port: target.port });
       const timer = setTimeout(() => fail(new UpstreamError('timeout', `no TCP connection to ${describe(target)} within ${this.#options.connectTimeoutMs} ms`)), this.#options.connectTimeoutMs);
@@ -39,6 +42,7 @@ export class UpstreamConnector {
       socket.once('error', (error) => fail(new UpstreamError('unreachable', `cannot connect to ${describe(target)}: ${(error as NodeJS.ErrnoException).code ?? error.message}`)));
       socket.once('connect', () => {
         clearTimeout(timer);
+        this.#options.metrics?.upstreamConnectSeconds.observe({ host: target.host }, (Date.now() - started) / 1000);
         socket.removeAllListeners('error');
         socket.setNoDelay(true);
         resolve(socket);

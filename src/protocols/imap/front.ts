@@ -33,6 +33,10 @@ export class ImapFront extends LineFront<ImapUpstreamSession> {
     this.write(`* OK [CAPABILITY ${this.#capabilities().join(' ')}] o365-mail-proxy IMAP4rev1 ready.`);
   }
 
+  protected goodbye(): string {
+    return '* BYE o365-mail-proxy is shutting down.';
+  }
+
   protected buffer(chunk: Buffer): void {
     this.#reader.push(chunk);
   }

@@ -31,6 +31,11 @@ export class Pop3Front extends LineFront<UpstreamSession> {
     this.write('+OK o365-mail-proxy POP3 ready.');
   }
 
+  /** POP3 has no unsolicited responses: the connection just closes. */
+  protected goodbye(): undefined {
+    return undefined;
+  }
+
   protected buffer(chunk: Buffer): void {
     this.#lines.push(chunk);
   }

@@ -11,6 +11,8 @@ import type { SmtpReply } from './reply.js';
 
 /** Per-client state beside smtp-server's session object. */
 interface RelaySession {
+  /** The proxy context when the client connected; a config reload affects new sessions only. */
+  ctx: ProxyContext;
   log: Logger;
   started: number;
   account?: AccountConfig;
@@ -42,11 +44,12 @@ const UPSTREAM_LOST = () => reply(421, '4.4.2 Connection to the mail server was 
  * gets Exchange's own verdict for MAIL, each RCPT and the message. A message is acknowledged
  * only after Exchange acknowledged it; nothing is queued.
  */
-export function createSmtpFront(ctx: ProxyContext, listener: ListenerConfig, baseLog: Logger, onSession: (delta: 1 | -1) => void): SMTPServer {
+export function createSmtpFront(currentContext: () => ProxyContext, listener: ListenerConfig, baseLog: Logger, onSession: (delta: 1 | -1) => void): SMTPServer {
   const sessions = new Map<string, RelaySession>();
   const state = (session: SMTPServerSession) => sessions.get(session.id)!;
   const plain = listener.tls === 'none';
-  const tlsKeys = ctx.config.tls && !plain ? { key: ctx.config.tls.key.reveal(), cert: ctx.config.tls.cert } : {};
+  const localTls = currentContext().config.tls;
+  const tlsKeys = localTls && !plain ? { key: localTls.key.reveal(), cert: localTls.cert } : {};
 
   return new SMTPServer({
     ...tlsKeys,
@@ -67,7 +70,7 @@ export function createSmtpFront(ctx: ProxyContext, listener: ListenerConfig, bas
 
     onConnect(session, callback) {
       const log = baseLog.child({ sid: newSessionId(), proto: 'smtp', client: `${session.remoteAddress}:${session.remotePort}` });
-      sessions.set(session.id, { log, started: Date.now(), transactionOpen: false, messages: 0, bytesRelayed: 0 });
+      sessions.set(session.id, { ctx: currentContext(), log, started: Date.now(), transactionOpen: false, messages: 0, bytesRelayed: 0 });
       onSession(1);
       log.info({ event: 'connect', tls: session.secure }, 'client connected');
       callback();
@@ -75,6 +78,7 @@ export function createSmtpFront(ctx: ProxyContext, listener: ListenerConfig, bas
 
     onAuth(auth: SMTPServerAuthentication, session, callback) {
       const relay = state(session);
+      const { ctx } = relay;
       if (relay.account) return callback(reply(503, '5.5.1 Already authenticated'));
       const credentials = { username: auth.username ?? '', password: new Secret(auth.password ?? '') };
       const open: UpstreamLogin<SmtpUpstream> = (account, token) =>
@@ -123,6 +127,7 @@ export function createSmtpFront(ctx: ProxyContext, listener: ListenerConfig, bas
         if (answer.code < 300) {
           relay.messages++;
           relay.bytesRelayed += stream.byteLength;
+          relay.ctx.metrics.bytes.add({ protocol: 'smtp', direction: 'up' }, stream.byteLength);
           relay.log.info({ event: 'smtp.message', bytes: stream.byteLength, recipients: session.envelope.rcptTo.length }, 'message accepted upstream');
         } else {
           relay.log.info({ event: 'smtp.message-refused', code: answer.code }, 'message refused upstream');
