@@ -78,12 +78,12 @@ describe('fake Exchange SMTP submission', () => {
     await wire.ended();
   });
 
-  it('refuses a token without FullAccess, and answers 5.7.139 when SMTP AUTH is disabled', async () => {
+  it('refuses a token without FullAccess (430 STOREDRV, as Exchange), and answers 5.7.139 when SMTP AUTH is disabled', async () => {
     const wire = await secured();
     await ehlo(wire);
     const stranger = sandbox.registerApp({});
     wire.send(`AUTH XOAUTH2 ${xoauth2(SENDER, await accessToken(sandbox, stranger))}\r\n`);
-    expect(await wire.line()).toMatch(/^535 5\.7\.3 Authentication unsuccessful \[\S+\]$/);
+    expect(await wire.line()).toBe('430 4.2.0 STOREDRV; mailbox logon failure');
     sandbox.controls.smtpAuthDisabled = true;
     try {
       wire.send(`AUTH XOAUTH2 ${xoauth2(SENDER, token)}\r\n`);
