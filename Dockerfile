@@ -1,0 +1,23 @@
+# o365-mail-proxy container: small, non-root; config and certificates are mounted.
+#   docker build -t o365-mail-proxy .
+#   docker run --rm -v $PWD/config.json:/etc/o365-mail-proxy/config.json:ro \
+#     -v $PWD/certs:/etc/o365-mail-proxy/certs:ro -e CONTOSO_CLIENT_SECRET -p 127.0.0.1:1143:1143 o365-mail-proxy
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm ci --no-audit --no-fund && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+# The "node" user of the base image (uid 1000); nothing in the image is writable by it.
+USER node
+# Listeners in a container must bind 0.0.0.0 with TLS, or set allowPlaintextOnNetwork (sidecars
+# share the pod's loopback and can stay on 127.0.0.1). The admin port serves the probes.
+EXPOSE 1143 1110 1587 9090
+ENTRYPOINT ["node", "/app/dist/cli.js"]
+CMD ["start", "--config", "/etc/o365-mail-proxy/config.json"]
