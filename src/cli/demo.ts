@@ -87,6 +87,8 @@ export async function demoCommand(flags: LogFlags): Promise<void> {
     await sandbox.close();
     throw error;
   }
+  // Let the startup log lines out first, so the settings stand together below them.
+  await new Promise<void>((resolve) => log.flush(() => resolve()));
   process.stderr.write(settingsText(configFile));
   stopOnSignals(proxy, log, () => sandbox.close());
 }
