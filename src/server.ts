@@ -133,7 +133,10 @@ export async function startProxy(config: ProxyConfig, log: Logger, metrics = new
         for (const session of sessions.values()) session.abort();
       }, SHUTDOWN_GRACE_MS);
       await stopped;
-      while (sessions.size > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      // Sessions leave the map as their sockets close; do not wait past the grace period
+      // for one whose socket was cut in the middle of a TLS upgrade.
+      const giveUp = Date.now() + SHUTDOWN_GRACE_MS + 1000;
+      while (sessions.size > 0 && Date.now() < giveUp) await new Promise((resolve) => setTimeout(resolve, 20));
       clearTimeout(deadline);
     },
   };

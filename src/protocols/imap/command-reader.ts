@@ -1,5 +1,3 @@
-import { decodeCredential } from '../../sasl/text.js';
-
 /**
  * Splits the bytes an IMAP client sends before login into commands (RFC 3501 section 2.2,
  * RFC 7888 for LITERAL+). Pure: no sockets. The session pulls one event at a time with
@@ -12,6 +10,8 @@ import { decodeCredential } from '../../sasl/text.js';
  *   quoted   = DQUOTE *(char except CR LF DQUOTE backslash | "\" DQUOTE | "\\") DQUOTE
  *   literal  = "{" number ["+"] "}" CRLF *OCTET     ; exactly number octets
  */
+
+import { decodeCredential } from '../../sasl/text.js';
 
 export type ImapToken = { type: 'atom'; value: string } | { type: 'string'; value: Buffer };
 
