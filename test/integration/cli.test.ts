@@ -22,6 +22,26 @@ describe('o365-mail-proxy CLI', () => {
     expect(await verifyPassword(new Secret('pass with spaces '), lines[0]!)).toBe(true);
   });
 
+  it('hash-password asks twice on a terminal without echoing the password', async () => {
+    // script(1) gives the command a real pseudo-terminal.
+    const child = spawn('script', ['-qfec', `node ${CLI} hash-password`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let screen = '';
+    let answered = 0;
+    child.stdout.on('data', (chunk: Buffer) => {
+      screen += chunk.toString();
+      const prompts = (screen.match(/Password: |Repeat: /g) ?? []).length;
+      if (prompts > answered) {
+        answered = prompts;
+        child.stdin.write('pä ss\r');
+      }
+    });
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    expect(code).toBe(0);
+    expect(screen).toMatch(/^Password: \r\nRepeat: \r\nscrypt:/);
+    expect(screen).not.toContain('pä ss');
+    expect(await verifyPassword(new Secret('pä ss'), screen.trim().split('\n').at(-1)!.trim())).toBe(true);
+  });
+
   it('hash-password refuses an empty password', () => {
     const result = cli(['hash-password'], '\n');
     expect(result.status).toBe(2);
