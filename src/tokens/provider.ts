@@ -50,10 +50,6 @@ export class TokenProvider {
     this.#msal = new ConfidentialClientApplication(msalConfiguration(app, options));
   }
 
-  get appName(): string {
-    return this.#app.name;
-  }
-
   getToken(rejected?: Secret): Promise<AccessToken> {
     const current = this.#current;
     const wasRejected = rejected !== undefined && current !== undefined && rejected.reveal() === current.token.reveal();
