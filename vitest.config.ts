@@ -7,5 +7,6 @@ export default defineConfig({
     hookTimeout: 30_000,
     // Integration tests start real listeners on port 0; files may run in parallel.
     pool: 'forks',
+    globalSetup: ['test/helpers/temp-root.ts'],
   },
 });

@@ -2,9 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** A temporary directory with files in it; returns its path. */
+/** A temporary directory with files in it (removed after the run, see temp-root.ts); returns its path. */
 export function tempDir(files: Record<string, string> = {}): string {
-  const dir = mkdtempSync(join(tmpdir(), 'o365p-test-'));
+  const dir = mkdtempSync(join(process.env.O365P_TEST_TMP ?? tmpdir(), 'o365p-test-'));
   for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
   return dir;
 }
