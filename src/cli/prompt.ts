@@ -4,9 +4,10 @@ import { Secret } from '../secret.js';
 export function promptHidden(question: string): Promise<Secret> {
   const input = process.stdin;
   return new Promise((resolve, reject) => {
+    // Echo goes off before the prompt shows, so nothing typed early is echoed.
+    input.setRawMode(true);
     process.stderr.write(question);
     let typed = '';
-    input.setRawMode(true);
     input.resume();
     input.setEncoding('utf8');
     const done = (result: Secret | Error) => {
