@@ -10,7 +10,7 @@
 import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { Writable } from 'node:stream';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateConfig } from '../src/config/validate.js';
@@ -73,6 +73,7 @@ async function main(): Promise<void> {
 
   await proxy.close();
   await sandbox.close();
+  rmSync(dir, { recursive: true, force: true });
 }
 
 function report(what: string, value: number): void {
