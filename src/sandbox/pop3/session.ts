@@ -140,7 +140,7 @@ export class Pop3Session {
       }
       case 'LIST':
       case 'UIDL': {
-        const value = (n: number, m: StoredMessage): string => (verb === 'LIST' ? String(m.raw.length) : uniqueId(drop.folder, m));
+        const value = (_n: number, m: StoredMessage): string => (verb === 'LIST' ? String(m.raw.length) : uniqueId(drop.folder, m));
         if (args[0] !== undefined) {
           const found = message(args[0]);
           return this.#reply(found ? `+OK ${found[0]} ${value(...found)}` : NO_SUCH_MESSAGE);
