@@ -3,7 +3,7 @@
 import { request } from 'node:https';
 import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import type { Sandbox, SandboxApp } from '../../src/sandbox/index.js';
+import { startSandbox, type Sandbox, type SandboxApp } from '../../src/sandbox/index.js';
 
 export class Wire {
   #buffer = Buffer.alloc(0);
@@ -151,6 +151,15 @@ export async function accessToken(sandbox: Sandbox, app: SandboxApp): Promise<st
   });
   if (answer.status !== 200) throw new Error(`token request failed: ${JSON.stringify(answer.body)}`);
   return answer.body.access_token as string;
+}
+
+/** A started sandbox with one app that has FullAccess on `mailbox` (holding `messages`), and a token for that app. */
+export async function tenantWithMailbox(mailbox: string, messages: Buffer[] = []): Promise<{ sandbox: Sandbox; app: SandboxApp; token: string }> {
+  const sandbox = await startSandbox();
+  const app = sandbox.registerApp({});
+  sandbox.addMailbox(mailbox, messages);
+  sandbox.grantFullAccess(mailbox, app.objectId);
+  return { sandbox, app, token: await accessToken(sandbox, app) };
 }
 
 export const xoauth2 = (user: string, token: string): string => Buffer.from(`user=${user}\x01auth=Bearer ${token}\x01\x01`).toString('base64');

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox, type SandboxApp } from '../../src/sandbox/index.js';
-import { accessToken, Wire, xoauth2 } from './helpers.js';
+import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import { accessToken, tenantWithMailbox, Wire, xoauth2 } from './helpers.js';
 
 const MAILBOX = 'invoices@contoso.test';
 const messages = [
@@ -8,15 +8,10 @@ const messages = [
   Buffer.from('From: billing@contoso.test\r\nSubject: Second\r\n\r\n.leading dot\r\n\xdcmlaut \x00 bytes\r\n', 'latin1'),
 ];
 let sandbox: Sandbox;
-let app: SandboxApp;
 let token: string;
 
 beforeAll(async () => {
-  sandbox = await startSandbox();
-  app = sandbox.registerApp({});
-  sandbox.addMailbox(MAILBOX, messages);
-  sandbox.grantFullAccess(MAILBOX, app.objectId);
-  token = await accessToken(sandbox, app);
+  ({ sandbox, token } = await tenantWithMailbox(MAILBOX, messages));
 });
 afterAll(() => sandbox?.close());
 

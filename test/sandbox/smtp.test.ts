@@ -1,20 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox, type SandboxApp } from '../../src/sandbox/index.js';
-import { accessToken, Wire, xoauth2 } from './helpers.js';
+import type { Sandbox } from '../../src/sandbox/index.js';
+import { accessToken, tenantWithMailbox, Wire, xoauth2 } from './helpers.js';
 
 const SENDER = 'invoices@contoso.test';
 const RECIPIENT = 'ap@contoso.test';
 let sandbox: Sandbox;
-let app: SandboxApp;
 let token: string;
 
 beforeAll(async () => {
-  sandbox = await startSandbox();
-  app = sandbox.registerApp({});
-  sandbox.addMailbox(SENDER);
+  ({ sandbox, token } = await tenantWithMailbox(SENDER));
   sandbox.addMailbox(RECIPIENT);
-  sandbox.grantFullAccess(SENDER, app.objectId);
-  token = await accessToken(sandbox, app);
 });
 afterAll(() => sandbox?.close());
 
