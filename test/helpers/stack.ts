@@ -1,5 +1,4 @@
 import { execFile } from 'node:child_process';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { generateSelfSignedCertificate, type GeneratedCertificate } from '../../src/certificates.js';
@@ -11,6 +10,7 @@ import { Secret } from '../../src/secret.js';
 import { startProxy, type RunningProxy } from '../../src/server.js';
 import { startSandbox, type Sandbox, type SandboxApp, type SandboxOptions } from '../../src/sandbox/index.js';
 import { FAST_HASH_PARAMS, tempDir } from './config.js';
+import { logCapture } from './net.js';
 
 export const USER = 'talend';
 /** Spaces, quotes, backslashes and non-ASCII: what breaks naive parsers. */
@@ -83,13 +83,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   merge(raw, options.config ?? {});
   const config = validateConfig(raw, dir);
   const logs: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-      callback();
-    },
-  });
-  const log = createLogger({ level: options.logLevel ?? 'info', format: 'json', destination });
+  const log = createLogger({ level: options.logLevel ?? 'info', format: 'json', destination: logCapture(logs) });
   const proxy = await startProxy(config, log);
   return {
     sandbox,

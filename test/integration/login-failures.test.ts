@@ -1,5 +1,6 @@
-import { createServer, type Server } from 'node:net';
+import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/net.js';
 import { python, startStack, type Stack } from '../helpers/stack.js';
 
 let stack: Stack | undefined;
@@ -124,12 +125,3 @@ describe('Exchange-side failures', () => {
   });
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server: Server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}

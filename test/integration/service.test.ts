@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +7,7 @@ import { hashPassword } from '../../src/password-hash.js';
 import { Secret } from '../../src/secret.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { FAST_HASH_PARAMS, tempDir } from '../helpers/config.js';
+import { freePort } from '../helpers/net.js';
 import { curl } from '../helpers/stack.js';
 import { WireClient } from '../helpers/wire.js';
 
@@ -21,13 +21,6 @@ afterEach(async () => {
   child = undefined;
   await sandbox?.close();
   sandbox = undefined;
-});
-
-const freePort = () => new Promise<number>((resolve) => {
-  const server = createServer().listen(0, '127.0.0.1', () => {
-    const { port } = server.address() as { port: number };
-    server.close(() => resolve(port));
-  });
 });
 
 interface Service {

@@ -1,10 +1,8 @@
 import { execFile, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { generateSelfSignedCertificate } from '../../src/certificates.js';
 import { validateConfig } from '../../src/config/validate.js';
@@ -14,6 +12,7 @@ import { hashPassword } from '../../src/password-hash.js';
 import { Secret } from '../../src/secret.js';
 import { startProxy, type RunningProxy } from '../../src/server.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import { freePort, logCapture } from '../helpers/net.js';
 
 const run = promisify(execFile);
 const SCRIPT = fileURLToPath(new URL('./mail-servers.sh', import.meta.url));
@@ -40,17 +39,6 @@ export interface Peers {
   delivered(subject: string, timeoutMs?: number): Promise<Buffer | undefined>;
   logs: string[];
   close(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** A 20 MiB message of base64 lines, as a big attachment would be. */
@@ -108,8 +96,7 @@ export async function startPeers(): Promise<Peers> {
     },
   }, workdir);
   const logs: string[] = [];
-  const destination = new Writable({ write(chunk: Buffer, _e, callback) { logs.push(...chunk.toString().split('\n').filter(Boolean)); callback(); } });
-  const proxy = await startProxy(config, createLogger({ level: 'info', format: 'json', destination }));
+  const proxy = await startProxy(config, createLogger({ level: 'info', format: 'json', destination: logCapture(logs) }));
 
   return {
     proxy, sandbox, workdir, logs, seeded, trustStore,
