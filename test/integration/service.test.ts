@@ -7,7 +7,6 @@ import { hashPassword } from '../../src/password-hash.js';
 import { Secret } from '../../src/secret.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { FAST_HASH_PARAMS, tempDir } from '../helpers/config.js';
-import { freePort } from '../helpers/net.js';
 import { curl } from '../helpers/stack.js';
 import { WireClient } from '../helpers/wire.js';
 
@@ -39,15 +38,15 @@ async function startService(options: { clientSecret?: string } = {}): Promise<Se
   sandbox.addMailbox('ap@contoso.test');
   sandbox.grantFullAccess(MAILBOX, app.objectId);
   const dir = tempDir({ 'ca.pem': sandbox.caPem });
-  const ports = { imap: await freePort(), smtp: await freePort(), admin: await freePort() };
   const configPath = join(dir, 'config.json');
   const s = sandbox;
   const writeConfig = async (password: string, extra: Record<string, unknown> = {}) => writeFileSync(configPath, JSON.stringify({
     apps: { contoso: { tenantId: s.tenantId, clientId: app.clientId, clientSecret: options.clientSecret ?? app.clientSecret, authorityHost: s.authorityHost } },
     accounts: { talend: { passwordHash: await hashPassword(new Secret(password), FAST_HASH_PARAMS), mailbox: MAILBOX, app: 'contoso' } },
-    listeners: [{ protocol: 'imap', port: ports.imap }, { protocol: 'smtp', port: ports.smtp }],
+    // Port 0: the kernel picks free ports, read back from the proxy's own log (no race with other tests).
+    listeners: [{ protocol: 'imap', port: 0 }, { protocol: 'smtp', port: 0 }],
     upstream: { imap: s.imap, pop3: s.pop3, smtp: s.smtp, caFile: 'ca.pem' },
-    admin: { port: ports.admin },
+    admin: { port: 0 },
     ...extra,
   }));
   await writeConfig('first password');
@@ -57,7 +56,18 @@ async function startService(options: { clientSecret?: string } = {}): Promise<Se
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
   const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
   await waitFor(() => output.includes('"event":"ready"'), () => output);
+  const ports = { imap: boundPort(output, 'listening', 'imap'), smtp: boundPort(output, 'listening', 'smtp'), admin: boundPort(output, 'admin.listening') };
   return { ports, configPath, writeConfig, logs: () => output, exited };
+}
+
+/** The port the proxy reported for one of its listeners. */
+function boundPort(output: string, event: string, proto?: string): number {
+  for (const line of output.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const entry = JSON.parse(line) as { event?: string; proto?: string; port?: number };
+    if (entry.event === event && entry.proto === proto && entry.port) return entry.port;
+  }
+  throw new Error(`no ${event} ${proto ?? ''} line in: ${output}`);
 }
 
 async function waitFor(condition: () => boolean, describe: () => string, timeoutMs = 15_000): Promise<void> {
