@@ -4,7 +4,15 @@ import { hashPassword, verifyPassword } from './password-hash.js';
 import type { BasicCredentials } from './sasl/index.js';
 import { Secret } from './secret.js';
 
-export type LoginFailureReason = 'unknown-user' | 'wrong-password' | 'protocol-not-allowed' | 'authzid-mismatch';
+export type LoginFailureReason = 'unknown-user' | 'wrong-password' | 'protocol-not-allowed' | 'authzid-mismatch' | 'not-utf8';
+
+/**
+ * U+FFFD in a username or password means a decoder before us met bytes that were not UTF-8 and
+ * replaced them; the original bytes are gone. It happens with smtp-server, which decodes SMTP
+ * AUTH payloads as UTF-8, when javax.mail before 1.6 (old Talend jobs) sends a Latin-1 password.
+ * IMAP and POP3 credentials are decoded by us and fall back to Latin-1, so they never get here.
+ */
+const REPLACEMENT_CHARACTER = '\uFFFD';
 
 export type LoginCheck = { ok: true; account: AccountConfig } | { ok: false; reason: LoginFailureReason };
 
@@ -31,6 +39,9 @@ export class AccountDirectory {
   }
 
   async check(credentials: BasicCredentials, protocol: Protocol): Promise<LoginCheck> {
+    if (credentials.username.includes(REPLACEMENT_CHARACTER) || credentials.password.reveal().includes(REPLACEMENT_CHARACTER)) {
+      return { ok: false, reason: 'not-utf8' };
+    }
     const account = this.#accounts.get(credentials.username.toLowerCase());
     if (!account) {
       // Spend the same time as a real check, so response timing does not reveal valid usernames.

@@ -31,7 +31,10 @@ export async function login<U>(ctx: ProxyContext, credentials: BasicCredentials,
   const started = Date.now();
   const check = await ctx.accounts.check(credentials, protocol);
   if (!check.ok) {
-    log.warn({ event: 'auth.fail', user: credentials.username, reason: check.reason }, 'local authentication failed');
+    const hint = check.reason === 'not-utf8'
+      ? 'the client sent a username or password that is not UTF-8 (javax.mail before 1.6 sends Latin-1 over SMTP AUTH); give this account an ASCII-only password'
+      : undefined;
+    log.warn({ event: 'auth.fail', user: credentials.username, reason: check.reason, hint }, 'local authentication failed');
     ctx.metrics.logins.add({ protocol, result: 'denied', reason: check.reason });
     return { ok: false, kind: 'denied' };
   }

@@ -59,6 +59,13 @@ export function stopOnSignals(proxy: RunningProxy, log: Logger, extra: () => Pro
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
+const NON_ASCII_PASSWORD_NOTE = [
+  'note: this password has characters outside printable ASCII. IMAP and POP3 clients may send it',
+  'in UTF-8 or Latin-1, both work. Over SMTP AUTH it must arrive in UTF-8: javax.mail before 1.6',
+  '(old Talend jobs) sends Latin-1 there and would be refused. An ASCII-only password avoids this.',
+  '',
+].join('\n');
+
 export async function hashPasswordCommand(): Promise<void> {
   let password: Secret;
   if (process.stdin.isTTY) {
@@ -70,6 +77,8 @@ export async function hashPasswordCommand(): Promise<void> {
     password = new Secret((await readStdin()).replace(/\r?\n$/, ''));
   }
   if (password.isEmpty) throw new UsageError('the password is empty');
+  // stdout carries only the hash (scripts capture it); the note goes to stderr.
+  if (/[^\x20-\x7e]/.test(password.reveal())) process.stderr.write(NON_ASCII_PASSWORD_NOTE);
   process.stdout.write(`${await hashPassword(password)}\n`);
 }
 

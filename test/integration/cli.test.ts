@@ -22,6 +22,16 @@ describe('o365-mail-proxy CLI', () => {
     expect(await verifyPassword(new Secret('pass with spaces '), lines[0]!)).toBe(true);
   });
 
+  it('hash-password notes on stderr that a non-ASCII password needs UTF-8 over SMTP, and still prints only the hash', async () => {
+    const result = cli(['hash-password'], 'Müller\n');
+    expect(result.status).toBe(0);
+    expect(result.stderr).toMatch(/Over SMTP AUTH it must arrive in UTF-8/);
+    expect(result.stderr).not.toContain('Müller');
+    const lines = result.stdout.split('\n').filter(Boolean);
+    expect(lines).toHaveLength(1);
+    expect(await verifyPassword(new Secret('Müller'), lines[0]!)).toBe(true);
+  });
+
   it('hash-password asks twice on a terminal without echoing the password', async () => {
     // script(1) gives the command a real pseudo-terminal.
     const child = spawn('script', ['-qfec', `node ${CLI} hash-password`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -37,7 +47,8 @@ describe('o365-mail-proxy CLI', () => {
     });
     const code = await new Promise((resolve) => child.once('exit', resolve));
     expect(code).toBe(0);
-    expect(screen).toMatch(/^Password: \r\nRepeat: \r\nscrypt:/);
+    // Only prompts, the non-ASCII note, and the hash: no echo of what was typed.
+    expect(screen).toMatch(/^Password: \r\nRepeat: \r\nnote: [^]*\r\nscrypt:/);
     expect(screen).not.toContain('pä ss');
     expect(await verifyPassword(new Secret('pä ss'), screen.trim().split('\n').at(-1)!.trim())).toBe(true);
   });

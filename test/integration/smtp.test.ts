@@ -70,6 +70,21 @@ describe('SMTP', () => {
     expect(seen.loginError).toEqual([535, '5.7.8 Authentication credentials invalid']);
   });
 
+  it('refuses a Latin-1 password (old javax.mail) and the log says why, since smtp-server has already lost the bytes', async () => {
+    const client = await WireClient.open(stack.port('smtp'));
+    await client.line();
+    client.send('EHLO test\r\n');
+    await client.until(/^250 /);
+    client.send(`AUTH LOGIN ${Buffer.from(USER).toString('base64')}\r\n`);
+    expect(await client.line()).toMatch(/^334 /);
+    client.send(`${Buffer.from(PASSWORD, 'latin1').toString('base64')}\r\n`);
+    expect(await client.line()).toBe('535 5.7.8 Authentication credentials invalid');
+    client.send('QUIT\r\n');
+    client.close();
+    const failure = stack.logs.map((line) => JSON.parse(line)).find((entry) => entry.event === 'auth.fail' && entry.reason === 'not-utf8');
+    expect(failure?.hint).toMatch(/not UTF-8 .* ASCII-only password/);
+  });
+
   it('requires STARTTLS before AUTH on a STARTTLS listener', async () => {
     const client = await WireClient.open(stack.port('smtp', 'starttls'));
     await client.line();
