@@ -85,6 +85,40 @@ describe('SMTP', () => {
     expect(failure?.hint).toMatch(/not UTF-8 .* ASCII-only password/);
   });
 
+  it('logs the bytes each way when a session closes, counted on the client connection', async () => {
+    const closeLog = async (localPort: number) => {
+      for (let tries = 0; tries < 100; tries++) {
+        const found = stack.logs.map((line) => JSON.parse(line)).find((entry) => entry.event === 'close' && entry.client === `127.0.0.1:${localPort}`);
+        if (found) return found;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      throw new Error(`no close line for port ${localPort}`);
+    };
+    const client = await WireClient.open(stack.port('smtp'));
+    const clientPort = client.socket.localPort!;
+    await client.line();
+    client.send(`EHLO test\r\nAUTH PLAIN ${Buffer.from(`\0${USER}\0${PASSWORD}`).toString('base64')}\r\n`);
+    await client.until(/^235 /);
+    client.send(`MAIL FROM:<${MAILBOX}>\r\nRCPT TO:<${OTHER}>\r\nDATA\r\n`);
+    await client.until(/^354 /);
+    client.send(`${message('counted')}.\r\nQUIT\r\n`);
+    await client.ended();
+    expect(await closeLog(clientPort)).toMatchObject({
+      proto: 'smtp', loggedIn: true, messages: 1,
+      bytesFromClient: client.socket.bytesWritten, bytesToClient: client.socket.bytesRead, durationMs: expect.any(Number),
+    });
+
+    // Over implicit TLS the counts are those of the encrypted connection: more than the message.
+    const tls = await WireClient.open(stack.port('smtp', 'implicit'), { tls: true, ca: stack.localCa });
+    const tlsPort = tls.socket.localPort!;
+    await tls.line();
+    tls.send('QUIT\r\n');
+    await tls.ended();
+    const encrypted = await closeLog(tlsPort);
+    expect(encrypted.bytesFromClient).toBeGreaterThan('QUIT\r\n'.length + 200);
+    expect(encrypted.bytesToClient).toBeGreaterThan(1000);
+  });
+
   it('requires STARTTLS before AUTH on a STARTTLS listener', async () => {
     const client = await WireClient.open(stack.port('smtp', 'starttls'));
     await client.line();

@@ -1,4 +1,5 @@
 import { SMTPServer, type SMTPServerAddress, type SMTPServerAuthentication, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { AccountConfig, ListenerConfig } from '../../config/types.js';
 import type { ProxyContext } from '../../context.js';
@@ -7,6 +8,7 @@ import { Secret } from '../../secret.js';
 import { UpstreamError } from '../../upstream/errors.js';
 import { SmtpUpstream } from '../../upstream/smtp-client.js';
 import { newSessionId } from '../session.js';
+import { ClientSockets } from './client-sockets.js';
 import type { SmtpReply } from './reply.js';
 
 /** Per-client state beside smtp-server's session object. */
@@ -15,13 +17,14 @@ interface RelaySession {
   ctx: ProxyContext;
   log: Logger;
   started: number;
+  /** The client's TCP connection, for its byte counters. */
+  socket?: Socket;
   account?: AccountConfig;
   upstream?: SmtpUpstream;
   openUpstream?: () => Promise<SmtpUpstream>;
   /** A MAIL was accepted upstream and not finished by DATA: reset it before the next MAIL. */
   transactionOpen: boolean;
   messages: number;
-  bytesRelayed: number;
   /** Text of the upstream's last reply, passed on as the text of the final 250 for DATA. */
   lastReplyText?: string;
 }
@@ -50,8 +53,9 @@ export function createSmtpFront(currentContext: () => ProxyContext, listener: Li
   const plain = listener.tls === 'none';
   const localTls = currentContext().config.tls;
   const tlsKeys = localTls && !plain ? { key: localTls.key.reveal(), cert: localTls.cert } : {};
+  const clientSockets = new ClientSockets();
 
-  return new SMTPServer({
+  const server = new SMTPServer({
     ...tlsKeys,
     secure: listener.tls === 'implicit',
     hideSTARTTLS: plain,
@@ -70,7 +74,8 @@ export function createSmtpFront(currentContext: () => ProxyContext, listener: Li
 
     onConnect(session, callback) {
       const log = baseLog.child({ sid: newSessionId(), proto: 'smtp', client: `${session.remoteAddress}:${session.remotePort}` });
-      sessions.set(session.id, { ctx: currentContext(), log, started: Date.now(), transactionOpen: false, messages: 0, bytesRelayed: 0 });
+      const socket = clientSockets.take(session.remoteAddress, session.remotePort);
+      sessions.set(session.id, { ctx: currentContext(), log, started: Date.now(), socket, transactionOpen: false, messages: 0 });
       onSession(1);
       log.info({ event: 'connect', tls: session.secure }, 'client connected');
       callback();
@@ -126,8 +131,6 @@ export function createSmtpFront(currentContext: () => ProxyContext, listener: Li
         relay.transactionOpen = false;
         if (answer.code < 300) {
           relay.messages++;
-          relay.bytesRelayed += stream.byteLength;
-          relay.ctx.metrics.bytes.add({ protocol: 'smtp', direction: 'up' }, stream.byteLength);
           relay.log.info({ event: 'smtp.message', bytes: stream.byteLength, recipients: session.envelope.rcptTo.length }, 'message accepted upstream');
         } else {
           relay.log.info({ event: 'smtp.message-refused', code: answer.code }, 'message refused upstream');
@@ -150,9 +153,15 @@ export function createSmtpFront(currentContext: () => ProxyContext, listener: Li
       sessions.delete(session.id);
       onSession(-1);
       void relay.upstream?.quit();
-      relay.log.info({ event: 'close', loggedIn: Boolean(relay.account), messages: relay.messages, bytesFromClient: relay.bytesRelayed, durationMs: Date.now() - relay.started }, 'session closed');
+      const bytesFromClient = relay.socket?.bytesRead ?? 0;
+      const bytesToClient = relay.socket?.bytesWritten ?? 0;
+      relay.ctx.metrics.bytes.add({ protocol: 'smtp', direction: 'up' }, bytesFromClient);
+      relay.ctx.metrics.bytes.add({ protocol: 'smtp', direction: 'down' }, bytesToClient);
+      relay.log.info({ event: 'close', loggedIn: Boolean(relay.account), messages: relay.messages, bytesFromClient, bytesToClient, durationMs: Date.now() - relay.started }, 'session closed');
     },
   });
+  clientSockets.watch(server.server);
+  return server;
 }
 
 /**
