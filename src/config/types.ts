@@ -70,6 +70,14 @@ export interface ProxyConfig {
     /** Renew a cached token when less than this is left, so new sessions do not die of expiry. */
     minRemainingSeconds: number;
   };
+  clients: {
+    /**
+     * How long a client may stay silent while the proxy itself speaks the protocol to it:
+     * IMAP and POP3 before login (after it the pipe is transparent and Exchange's own timers
+     * apply), SMTP for the whole session.
+     */
+    idleTimeoutMs: number;
+  };
   log: { level: LogLevel; format: 'auto' | 'json' | 'pretty' };
   /** Optional HTTP listener for /healthz, /readyz and /metrics; absent means off. */
   admin?: HostPort;

@@ -31,7 +31,7 @@ export class ConfigError extends Error {
 type Json = unknown;
 type JsonObject = Record<string, Json>;
 
-const KNOWN_TOP_KEYS = ['$schema', 'cloud', 'apps', 'accounts', 'listeners', 'tls', 'upstream', 'tokens', 'log', 'admin'];
+const KNOWN_TOP_KEYS = ['$schema', 'cloud', 'apps', 'accounts', 'listeners', 'tls', 'upstream', 'tokens', 'clients', 'log', 'admin'];
 
 /**
  * Turns parsed JSON into a ProxyConfig, collecting every problem (not just the first) with
@@ -102,6 +102,11 @@ export function validateConfig(raw: Json, baseDir: string, source = 'config'): P
     loginTimeoutMs: v.positiveInt(upstreamRaw.loginTimeoutMs ?? 20_000, 'upstream.loginTimeoutMs'),
   };
 
+  const clientsRaw = v.object(root.clients ?? {}, 'clients') ?? {};
+  v.unknownKeys(clientsRaw, 'clients', ['idleTimeoutMs']);
+  // 10 minutes: RFC 1939's minimum for a POP3 autologout timer, and above RFC 5321's 5 for SMTP.
+  const clients = { idleTimeoutMs: v.positiveInt(clientsRaw.idleTimeoutMs ?? 600_000, 'clients.idleTimeoutMs') };
+
   const tokensRaw = v.object(root.tokens ?? {}, 'tokens') ?? {};
   v.unknownKeys(tokensRaw, 'tokens', ['requestTimeoutMs', 'minRemainingSeconds']);
   const tokens = {
@@ -126,7 +131,7 @@ export function validateConfig(raw: Json, baseDir: string, source = 'config'): P
   }
 
   if (v.problems.length > 0) throw new ConfigError(v.problems, source);
-  return { apps, accounts, listeners, ...(tls ? { tls } : {}), upstream, tokens, log, ...(admin ? { admin } : {}) };
+  return { apps, accounts, listeners, ...(tls ? { tls } : {}), upstream, tokens, clients, log, ...(admin ? { admin } : {}) };
 }
 
 function validateApp(v: Validator, name: string, value: Json, cloud: (typeof CLOUDS)[CloudName]): AppConfig | undefined {

@@ -29,6 +29,15 @@ export abstract class LineFront<U extends UpstreamSession> {
   readonly #onClose = () => {
     if (this.state !== 'done') this.finish('client disconnected before login');
   };
+  /** No byte either way for clients.idleTimeoutMs before login (the pipe has no such timer). */
+  readonly #onIdle = () => {
+    // A login in progress has its own deadlines; the client is waiting for us.
+    if (this.state === 'busy') return;
+    // Said goodbye one idle period ago and the client still has not closed: cut it.
+    if (this.state === 'done') return this.socket.destroy();
+    this.write(this.idleGoodbye());
+    this.finish('idle', true);
+  };
 
   constructor(socket: Socket, env: SessionEnv) {
     this.socket = socket;
@@ -39,6 +48,8 @@ export abstract class LineFront<U extends UpstreamSession> {
 
   /** A line the protocol allows to send unasked before closing (IMAP's BYE), if any. */
   protected abstract goodbye(): string | undefined;
+  /** The last line to a client that stayed silent too long before login. */
+  protected abstract idleGoodbye(): string;
 
   /**
    * Ends the session because the proxy stops. After login the upstream is unpiped first, so
@@ -170,12 +181,17 @@ export abstract class LineFront<U extends UpstreamSession> {
   #attach(socket: Socket): void {
     // Over local TLS, Nagle plus delayed ACK would hold small replies ~40 ms.
     socket.setNoDelay(true);
+    // Not setTimeout's callback argument: that listener runs once, and #onIdle must run again.
+    socket.setTimeout(this.env.ctx.config.clients.idleTimeoutMs);
+    socket.on('timeout', this.#onIdle);
     socket.on('data', this.#onData);
     socket.on('error', (error) => this.env.log.debug({ event: 'client.error', code: (error as NodeJS.ErrnoException).code }, 'client connection error'));
     socket.once('close', this.#onClose);
   }
 
   #detach(socket: Socket): void {
+    socket.setTimeout(0);
+    socket.off('timeout', this.#onIdle);
     socket.off('data', this.#onData);
     socket.off('close', this.#onClose);
     socket.removeAllListeners('error');

@@ -31,6 +31,35 @@ describe('session lifecycle', () => {
     expect(stack.proxy.activeSessions()).toBe(0);
   });
 
+  it('says goodbye to a client that stays silent before login, on every protocol, but never cuts a piped session', async () => {
+    stack = await startStack({ config: { clients: { idleTimeoutMs: 400 } } });
+    const loggedIn = await imapLoggedIn(stack);
+
+    const imap = await WireClient.open(stack.port('imap'));
+    await imap.line();
+    const midSasl = await WireClient.open(stack.port('imap'));
+    await midSasl.line();
+    midSasl.send('a AUTHENTICATE PLAIN\r\n');
+    expect(await midSasl.line()).toBe('+ ');
+    const pop3 = await WireClient.open(stack.port('pop3'));
+    await pop3.line();
+    const smtp = await WireClient.open(stack.port('smtp'));
+    await smtp.line();
+
+    expect(await imap.line()).toBe('* BYE Disconnected for inactivity.');
+    expect(await midSasl.line()).toBe('* BYE Disconnected for inactivity.');
+    expect(await pop3.line()).toBe('-ERR Disconnected for inactivity.');
+    expect(await smtp.line()).toMatch(/^421 .*Timeout/);
+    await Promise.all([imap.ended(), midSasl.ended(), pop3.ended(), smtp.ended()]);
+    const idle = stack.logs.map((l) => JSON.parse(l)).filter((l) => l.event === 'close' && l.reason === 'idle');
+    expect(idle.map((l) => l.proto).sort()).toEqual(['imap', 'imap', 'pop3']);
+
+    // The logged-in session has been silent for as long, and is still served.
+    loggedIn.send('b NOOP\r\n');
+    expect(await loggedIn.line()).toMatch(/^b OK/);
+    loggedIn.close();
+  });
+
   it('closes the upstream when the client goes away', async () => {
     stack = await startStack();
     const client = await imapLoggedIn(stack);

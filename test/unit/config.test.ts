@@ -137,4 +137,36 @@ describe('config validation', () => {
     example.listeners = example.listeners.map((l: Record<string, unknown>) => ({ ...l, tls: 'none' }));
     expect(() => validateConfig(example, tempDir())).not.toThrow();
   });
+
+  it('has every key of config.example.json explained in the README\'s configuration table', () => {
+    const example = JSON.parse(readFileSync(new URL('../../config.example.json', import.meta.url), 'utf8'));
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const documented = documentedKeys(readme.slice(readme.indexOf('## Configuration')));
+    const missing = leafKeys(example).filter((key) => !documented.has(key));
+    expect(missing).toEqual([]);
+  });
 });
+
+/** Key paths of a config, in the README's notation: apps.<name>.x, listeners[].x. */
+function leafKeys(value: unknown, path = ''): string[] {
+  if (Array.isArray(value)) return [...new Set(value.flatMap((item) => leafKeys(item, `${path}[]`)))];
+  if (value === null || typeof value !== 'object') return [path];
+  return Object.entries(value).flatMap(([key, child]) => {
+    const name = path === 'apps' ? '<name>' : path === 'accounts' ? '<username>' : key;
+    // Lists of plain values (protocols) are one setting.
+    return Array.isArray(child) && child.every((item) => typeof item !== 'object') ? [`${path ? `${path}.` : ''}${name}`] : leafKeys(child, path ? `${path}.${name}` : name);
+  });
+}
+
+/** Keys named in the first column of the table: `a.b.c` / `.d` stands for a.b.c and a.b.d. */
+function documentedKeys(section: string): Set<string> {
+  const keys = new Set<string>();
+  for (const row of section.split('\n').filter((line) => line.startsWith('| `'))) {
+    let full = '';
+    for (const [, name] of row.split('|')[1]!.matchAll(/`([^`]+)`/g)) {
+      if (!name!.startsWith('.')) full = name!;
+      keys.add(name!.startsWith('.') ? full.replace(/\.[^.]+$/, name!) : name!);
+    }
+  }
+  return keys;
+}

@@ -37,6 +37,10 @@ export class ImapFront extends LineFront<ImapUpstreamSession> {
     return '* BYE o365-mail-proxy is shutting down.';
   }
 
+  protected idleGoodbye(): string {
+    return '* BYE Disconnected for inactivity.';
+  }
+
   protected buffer(chunk: Buffer): void {
     this.#reader.push(chunk);
   }

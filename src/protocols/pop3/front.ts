@@ -36,6 +36,10 @@ export class Pop3Front extends LineFront<UpstreamSession> {
     return undefined;
   }
 
+  protected idleGoodbye(): string {
+    return '-ERR Disconnected for inactivity.';
+  }
+
   protected buffer(chunk: Buffer): void {
     this.#lines.push(chunk);
   }

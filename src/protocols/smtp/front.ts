@@ -69,6 +69,8 @@ export function createSmtpFront(currentContext: () => ProxyContext, listener: Li
     disableReverseLookup: true,
     banner: 'o365-mail-proxy ESMTP ready',
     logger: false,
+    // A silent client is told 421 and closed; smtp-server does not count time it waits for us.
+    socketTimeout: currentContext().config.clients.idleTimeoutMs,
     // On shutdown, sessions get this long to finish before they are cut.
     closeTimeout: 5000,
 
