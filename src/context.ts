@@ -2,8 +2,8 @@ import type { Logger } from 'pino';
 import type { Metrics } from './metrics.js';
 import { AccountDirectory } from './accounts.js';
 import type { ProxyConfig } from './config/types.js';
-import { createTokenProviders, type TokenProvider } from './tokens/provider.js';
-import { UpstreamConnector } from './upstream/connector.js';
+import { createTokenProviders, type TokenProvider, type TokenProviderOptions } from './tokens/provider.js';
+import { UpstreamConnector, type ConnectorOptions } from './upstream/connector.js';
 
 /** What every session needs from the running proxy, built once from the config. */
 export interface ProxyContext {
@@ -17,13 +17,24 @@ export interface ProxyContext {
 }
 
 export function createProxyContext(config: ProxyConfig, log: Logger, metrics: Metrics): ProxyContext {
-  const { upstream } = config;
   return {
     config,
     accounts: new AccountDirectory(config.accounts),
-    tokens: createTokenProviders(config.apps, { ...config.tokens, log, metrics, ...(upstream.ca ? { ca: upstream.ca } : {}) }),
-    connector: new UpstreamConnector({ connectTimeoutMs: upstream.connectTimeoutMs, tlsTimeoutMs: upstream.tlsTimeoutMs, metrics, ...(upstream.ca ? { ca: upstream.ca } : {}) }),
+    tokens: createTokenProviders(config.apps, tokenOptions(config, log, metrics)),
+    connector: new UpstreamConnector(connectorOptions(config, metrics)),
     log,
     metrics,
   };
+}
+
+/** How token requests go out (shared with doctor, so it checks the path the proxy uses). */
+export function tokenOptions(config: ProxyConfig, log: Logger, metrics?: Metrics): TokenProviderOptions {
+  const { ca, httpProxy } = config.upstream;
+  return { ...config.tokens, log, ...(metrics ? { metrics } : {}), ...(ca ? { ca } : {}), ...(httpProxy ? { proxy: httpProxy } : {}) };
+}
+
+/** How mail connections go out; through the proxy only when it is meant for mail too. */
+export function connectorOptions(config: ProxyConfig, metrics?: Metrics): ConnectorOptions {
+  const { ca, httpProxy, connectTimeoutMs, tlsTimeoutMs } = config.upstream;
+  return { connectTimeoutMs, tlsTimeoutMs, ...(metrics ? { metrics } : {}), ...(ca ? { ca } : {}), ...(httpProxy?.forMail ? { proxy: httpProxy } : {}) };
 }

@@ -46,12 +46,24 @@ export interface ListenerConfig {
   tls: TlsMode;
 }
 
+/** An HTTP proxy on the way out, used through CONNECT tunnels. */
+export interface HttpProxyConfig {
+  host: string;
+  port: number;
+  /** Basic credentials, for proxies that answer 407. */
+  auth?: { username: string; password: Secret };
+  /** Tunnel the IMAP, POP3 and SMTP connections too, not only the token requests. */
+  forMail: boolean;
+}
+
 export interface UpstreamConfig {
   imap: HostPort;
   pop3: HostPort;
   smtp: HostPort;
   /** Extra trusted CA certificates (PEM), for tests and TLS-inspecting corporate proxies. */
   ca?: string;
+  /** The way out to Microsoft when the network requires a proxy. */
+  httpProxy?: HttpProxyConfig;
   connectTimeoutMs: number;
   tlsTimeoutMs: number;
   loginTimeoutMs: number;

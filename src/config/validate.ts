@@ -8,7 +8,7 @@ import { CLOUDS, type CloudName } from './clouds.js';
 import { resolveReference } from './references.js';
 import {
   LOG_LEVELS, PROTOCOLS, TLS_MODES,
-  type AccountConfig, type AppConfig, type AppCredential, type HostPort, type ListenerConfig,
+  type AccountConfig, type AppConfig, type AppCredential, type HostPort, type HttpProxyConfig, type ListenerConfig,
   type LogLevel, type Protocol, type ProxyConfig, type TlsMode,
 } from './types.js';
 
@@ -90,13 +90,15 @@ export function validateConfig(raw: Json, baseDir: string, source = 'config'): P
   }
 
   const upstreamRaw = v.object(root.upstream ?? {}, 'upstream') ?? {};
-  v.unknownKeys(upstreamRaw, 'upstream', ['imap', 'pop3', 'smtp', 'caFile', 'connectTimeoutMs', 'tlsTimeoutMs', 'loginTimeoutMs']);
+  v.unknownKeys(upstreamRaw, 'upstream', ['imap', 'pop3', 'smtp', 'caFile', 'httpProxy', 'connectTimeoutMs', 'tlsTimeoutMs', 'loginTimeoutMs']);
   const caFile = upstreamRaw.caFile;
+  const httpProxy = upstreamRaw.httpProxy === undefined || upstreamRaw.httpProxy === null ? undefined : validateHttpProxy(v, upstreamRaw.httpProxy);
   const upstream: ProxyConfig['upstream'] = {
     imap: v.hostPort(upstreamRaw.imap, 'upstream.imap', cloud.imap),
     pop3: v.hostPort(upstreamRaw.pop3, 'upstream.pop3', cloud.pop3),
     smtp: v.hostPort(upstreamRaw.smtp, 'upstream.smtp', cloud.smtp),
     ...(caFile === undefined || caFile === null ? {} : { ca: v.pemFile(caFile, 'upstream.caFile', 'CERTIFICATE') }),
+    ...(httpProxy ? { httpProxy } : {}),
     connectTimeoutMs: v.positiveInt(upstreamRaw.connectTimeoutMs ?? 10_000, 'upstream.connectTimeoutMs'),
     tlsTimeoutMs: v.positiveInt(upstreamRaw.tlsTimeoutMs ?? 10_000, 'upstream.tlsTimeoutMs'),
     loginTimeoutMs: v.positiveInt(upstreamRaw.loginTimeoutMs ?? 20_000, 'upstream.loginTimeoutMs'),
@@ -247,6 +249,43 @@ function validateLocalTls(v: Validator, value: Json): ProxyConfig['tls'] {
   const cert = v.pemFile(raw.certFile, 'tls.certFile', 'CERTIFICATE');
   const key = v.pemFile(raw.keyFile, 'tls.keyFile', 'PRIVATE KEY');
   return cert && key ? { cert, key: new Secret(key) } : undefined;
+}
+
+function validateHttpProxy(v: Validator, value: Json): HttpProxyConfig | undefined {
+  const key = 'upstream.httpProxy';
+  const raw = v.object(value, key);
+  if (!raw) return undefined;
+  v.unknownKeys(raw, key, ['url', 'username', 'password', 'forMail']);
+  const text = v.string(raw.url, `${key}.url`, 'the proxy\'s address, e.g. "http://proxy.corp.example:3128" or "${env:HTTPS_PROXY}"');
+  if (raw.forMail !== undefined && typeof raw.forMail !== 'boolean') v.problem(`${key}.forMail`, 'must be true or false', 'use true to tunnel IMAP, POP3 and SMTP through the proxy as well');
+  const hasUsername = raw.username !== undefined && raw.username !== null;
+  const hasPassword = raw.password !== undefined && raw.password !== null;
+  if (hasUsername !== hasPassword) v.problem(key, 'has only one of username and password', 'give both, the password as "${env:NAME}"');
+  const username = hasUsername ? v.string(raw.username, `${key}.username`, 'the proxy account name') : undefined;
+  const password = hasPassword ? v.string(raw.password, `${key}.password`, 'the proxy account\'s password, as "${env:NAME}"') : undefined;
+  if (text === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    v.problem(`${key}.url`, 'is not a URL', 'use e.g. "http://proxy.corp.example:3128"');
+    return undefined;
+  }
+  // Not echoing the URL: it may carry credentials.
+  if (url.protocol !== 'http:') {
+    v.problem(`${key}.url`, `uses ${url.protocol.replace(':', '')}, but only http:// proxies are supported (the tunnel itself carries TLS)`, 'use the proxy\'s http:// address, as in HTTPS_PROXY=http://...');
+    return undefined;
+  }
+  // Credentials may ride in the URL, as they often do in HTTPS_PROXY.
+  const inUrl = url.username ? { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) } : undefined;
+  if (inUrl && hasUsername) v.problem(key, 'has credentials both in url and in username/password', 'keep one of them');
+  const credentials = inUrl ?? (username !== undefined && password !== undefined ? { username, password } : undefined);
+  return {
+    host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: url.port === '' ? 80 : Number(url.port),
+    ...(credentials ? { auth: { username: credentials.username, password: new Secret(credentials.password) } } : {}),
+    forMail: raw.forMail === true,
+  };
 }
 
 export function isLoopback(host: string): boolean {

@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { loadConfig } from '../config/load.js';
 import { ConfigError } from '../config/validate.js';
 import type { AccountConfig, Protocol, ProxyConfig } from '../config/types.js';
+import { connectorOptions, tokenOptions } from '../context.js';
 import { createLogger } from '../log.js';
 import { REQUIRED_ROLE } from '../tokens/claims.js';
 import { TokenError } from '../tokens/errors.js';
@@ -52,12 +53,12 @@ export async function runDoctor(options: DoctorOptions): Promise<Finding[]> {
   }
   const protocolsOf = (account: AccountConfig) => account.protocols.filter((p) => !options.protocol || p === options.protocol);
   const quiet = createLogger({ level: 'silent', format: 'json', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
-  const connector = new UpstreamConnector({ connectTimeoutMs: config.upstream.connectTimeoutMs, tlsTimeoutMs: config.upstream.tlsTimeoutMs, ...(config.upstream.ca ? { ca: config.upstream.ca } : {}) });
+  const connector = new UpstreamConnector(connectorOptions(config));
 
   for (const app of config.apps.values()) {
     const users = accounts.filter((a) => a.app === app.name);
     if (users.length === 0) continue;
-    const provider = new TokenProvider(app, { ...config.tokens, log: quiet, ...(config.upstream.ca ? { ca: config.upstream.ca } : {}) });
+    const provider = new TokenProvider(app, tokenOptions(config, quiet));
     const token = await tokenCheck(provider, app.name, app.tenantId, findings);
     if (!token) continue;
     const needed = new Set(users.flatMap(protocolsOf));

@@ -1,6 +1,6 @@
 import { ConfidentialClientApplication, LogLevel, type Configuration } from '@azure/msal-node';
 import type { Logger } from 'pino';
-import type { AppConfig } from '../config/types.js';
+import type { AppConfig, HttpProxyConfig } from '../config/types.js';
 import type { Metrics } from '../metrics.js';
 import { MICROSOFT_AUTHORITY_HOSTS } from '../config/clouds.js';
 import { Secret } from '../secret.js';
@@ -19,6 +19,8 @@ export interface TokenProviderOptions {
   requestTimeoutMs: number;
   minRemainingSeconds: number;
   ca?: string;
+  /** Token requests go through this proxy's CONNECT tunnels. */
+  proxy?: HttpProxyConfig;
   log: Logger;
   metrics?: Metrics;
 }
@@ -124,7 +126,7 @@ function msalConfiguration(app: AppConfig, options: TokenProviderOptions): Confi
         : { clientCertificate: { thumbprintSha256: credential.thumbprintSha256, privateKey: credential.privateKey.reveal() } }),
     },
     system: {
-      networkClient: createNetworkClient({ timeoutMs: options.requestTimeoutMs, ...(options.ca ? { ca: options.ca } : {}) }),
+      networkClient: createNetworkClient({ timeoutMs: options.requestTimeoutMs, ...(options.ca ? { ca: options.ca } : {}), ...(options.proxy ? { proxy: options.proxy } : {}) }),
       loggerOptions: {
         // MSAL's own logs can carry request details; keep only warnings, without PII.
         piiLoggingEnabled: false,

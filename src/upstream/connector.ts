@@ -1,11 +1,14 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, createSecureContext, rootCertificates, type SecureContext, type TLSSocket } from 'node:tls';
-import type { HostPort } from '../config/types.js';
+import type { HostPort, HttpProxyConfig } from '../config/types.js';
 import type { Metrics } from '../metrics.js';
 import { UpstreamError } from './errors.js';
+import { openTunnel } from './http-proxy.js';
 
 export interface ConnectorOptions {
   ca?: string;
+  /** When set, every mail connection is a CONNECT tunnel through this proxy. */
+  proxy?: HttpProxyConfig;
   metrics?: Metrics;
   connectTimeoutMs: number;
   tlsTimeoutMs: number;
@@ -29,8 +32,14 @@ export class UpstreamConnector {
   }
 
   /** Plain TCP (SMTP submission starts in clear and upgrades with STARTTLS). */
-  connectPlain(target: HostPort): Promise<Socket> {
+  async connectPlain(target: HostPort): Promise<Socket> {
     const started = Date.now();
+    const { proxy, connectTimeoutMs, metrics } = this.#options;
+    if (proxy) {
+      const tunnel = await openTunnel(proxy, target, connectTimeoutMs);
+      metrics?.upstreamConnectSeconds.observe({ host: target.host }, (Date.now() - started) / 1000);
+      return tunnel;
+    }
     return new Promise((resolve, reject) => {
       const socket = netConnect({ host: target.host, port: target.port });
       const timer = setTimeout(() => fail(new UpstreamError('timeout', `no TCP connection to ${describe(target)} within ${this.#options.connectTimeoutMs} ms`)), this.#options.connectTimeoutMs);

@@ -33,6 +33,8 @@ export class SocketLineReader {
     socket.on('end', this.#onEnd);
     socket.on('close', this.#onEnd);
     socket.on('error', this.#onError);
+    // A socket may arrive paused (a proxy tunnel holding the server's first bytes): let it flow.
+    socket.resume();
   }
 
   get closed(): boolean {
