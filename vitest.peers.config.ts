@@ -8,5 +8,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     // One set of mail servers per file; clients run one after another against it.
     fileParallelism: false,
+    globalSetup: ['test/helpers/temp-root.ts'],
   },
 });

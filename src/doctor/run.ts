@@ -44,7 +44,9 @@ export async function runDoctor(options: DoctorOptions): Promise<Finding[]> {
     if (!(error instanceof ConfigError)) throw error;
     return error.problems.map((p) => ({ check: 'config', ok: false, summary: `${p.key}: ${p.problem}`, fix: [p.fix] }));
   }
-  const findings: Finding[] = [{ check: 'config', ok: true, summary: `${options.configPath} is valid (${config.apps.size} app registrations, ${config.accounts.size} accounts)` }];
+  const proxy = config.upstream.httpProxy;
+  const outbound = proxy ? [`outbound: token requests through proxy ${proxy.host}:${proxy.port}, mail connections ${proxy.forMail ? 'through it too' : 'direct'}`] : [];
+  const findings: Finding[] = [{ check: 'config', ok: true, summary: `${options.configPath} is valid (${config.apps.size} app registrations, ${config.accounts.size} accounts)`, ...(proxy ? { details: outbound } : {}) }];
 
   const accounts = [...config.accounts.values()].filter((a) => !options.account || a.username.toLowerCase() === options.account.toLowerCase());
   if (options.account && accounts.length === 0) {

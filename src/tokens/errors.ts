@@ -35,9 +35,12 @@ const AADSTS_REASONS: Record<string, string> = {
 
 const TEMPORARY_CODES = new Set(['network_error', 'request_timeout', 'temporarily_unavailable', 'service_unavailable']);
 
-/** Maps anything MSAL or the network threw to a TokenError. */
-export function classifyTokenFailure(error: unknown): TokenError {
-  if (error instanceof TokenError) return error;
+/**
+ * Maps anything MSAL or the network threw to a TokenError. `networkFailure` is what the HTTP
+ * client saw, for the log: MSAL turns a refused connection into a bare "endpoints_resolution_error".
+ */
+export function classifyTokenFailure(error: unknown, networkFailure?: string): TokenError {
+  if (error instanceof TokenError) return networkFailure ? new TokenError(error.reason, error.temporary, `${error.detail}; ${networkFailure}`, error.aadsts) : error;
   const e = (error ?? {}) as { errorCode?: string; errorNo?: string | number; errorMessage?: string; status?: number; message?: string };
   const text = `${e.errorMessage ?? ''} ${e.message ?? ''}`;
   const aadsts = e.errorNo !== undefined ? String(e.errorNo) : /AADSTS(\d+)/.exec(text)?.[1];
@@ -45,7 +48,7 @@ export function classifyTokenFailure(error: unknown): TokenError {
   // the AADSTS numbers as its code and no HTTP status: that is the same temporary failure.
   const throttled = e.status === undefined && /^\d+( \d+)*$/.test(e.errorCode ?? '');
   // The first line of an AADSTS message is the useful part; the rest is trace and correlation IDs.
-  const detail = [e.errorCode, text.trim().split(/\r?\n/)[0]].filter(Boolean).join(': ') || String(error);
+  const detail = [[e.errorCode, text.trim().split(/\r?\n/)[0]].filter(Boolean).join(': ') || String(error), networkFailure].filter(Boolean).join('; ');
   const status = e.status ?? 0;
   const temporary = throttled || status >= 500 || status === 429 || TEMPORARY_CODES.has(e.errorCode ?? '') || (!aadsts && !(status >= 400));
 

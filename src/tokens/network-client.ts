@@ -9,14 +9,30 @@ import { openTunnel } from '../upstream/http-proxy.js';
  * TLS inspection) nor bound a request that was accepted and never answered (measured: ~300 s).
  * This one does both, with node:https and a keep-alive agent.
  */
-export function createNetworkClient(options: { ca?: string; proxy?: HttpProxyConfig; timeoutMs: number }): INetworkModule {
+/** MSAL's network module, plus what went wrong on the wire: MSAL reports a failed request as a bare code. */
+export interface TokenNetworkClient extends INetworkModule {
+  /** The last request failure (e.g. "connect ECONNREFUSED ..."), once; undefined if none since the last call. */
+  takeLastFailure(): string | undefined;
+}
+
+export function createNetworkClient(options: { ca?: string; proxy?: HttpProxyConfig; timeoutMs: number }): TokenNetworkClient {
   const agentOptions: AgentOptions = { keepAlive: true, ...(options.ca ? { ca: options.ca } : {}) };
   const agent = options.proxy ? new TunnelAgent(options.proxy, options.timeoutMs, agentOptions) : new Agent(agentOptions);
+  let lastFailure: string | undefined;
   const send = <T>(method: 'GET' | 'POST', url: string, init?: NetworkRequestOptions) =>
-    sendJson<T>(agent, method, url, init, options.timeoutMs);
+    sendJson<T>(agent, method, url, init, options.timeoutMs).catch((error: Error) => {
+      // Error texts here name hosts and socket codes, never the request body (which holds the secret).
+      lastFailure = `${new URL(url).host}: ${error.message}`;
+      throw error;
+    });
   return {
     sendGetRequestAsync: (url, init) => send('GET', url, init),
     sendPostRequestAsync: (url, init) => send('POST', url, init),
+    takeLastFailure() {
+      const failure = lastFailure;
+      lastFailure = undefined;
+      return failure;
+    },
   };
 }
 

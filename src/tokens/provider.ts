@@ -6,7 +6,7 @@ import { MICROSOFT_AUTHORITY_HOSTS } from '../config/clouds.js';
 import { Secret } from '../secret.js';
 import { readTokenClaims, type TokenClaims } from './claims.js';
 import { TokenError, classifyTokenFailure } from './errors.js';
-import { createNetworkClient } from './network-client.js';
+import { createNetworkClient, type TokenNetworkClient } from './network-client.js';
 
 export interface AccessToken {
   token: Secret;
@@ -42,6 +42,7 @@ const FALLBACK_MIN_REMAINING_MS = 60_000;
 export class TokenProvider {
   readonly #app: AppConfig;
   readonly #msal: ConfidentialClientApplication;
+  readonly #network: TokenNetworkClient;
   readonly #options: TokenProviderOptions;
   #current: (AccessToken & { obtainedAt: number }) | undefined;
   #inFlight: Promise<AccessToken> | undefined;
@@ -49,7 +50,8 @@ export class TokenProvider {
   constructor(app: AppConfig, options: TokenProviderOptions) {
     this.#app = app;
     this.#options = options;
-    this.#msal = new ConfidentialClientApplication(msalConfiguration(app, options));
+    this.#network = createNetworkClient({ timeoutMs: options.requestTimeoutMs, ...(options.ca ? { ca: options.ca } : {}), ...(options.proxy ? { proxy: options.proxy } : {}) });
+    this.#msal = new ConfidentialClientApplication(msalConfiguration(app, options, this.#network));
   }
 
   getToken(rejected?: Secret): Promise<AccessToken> {
@@ -74,6 +76,7 @@ export class TokenProvider {
     const log = this.#options.log.child({ app: this.#app.name });
     const metrics = this.#options.metrics;
     metrics?.tokenRequests.add({ app: this.#app.name });
+    this.#network.takeLastFailure(); // forget failures of earlier requests
     try {
       const token = await withDeadline(this.#acquire(), this.#options.requestTimeoutMs);
       this.#current = { ...token, obtainedAt: started };
@@ -84,7 +87,7 @@ export class TokenProvider {
       );
       return token;
     } catch (error) {
-      const failure = classifyTokenFailure(error);
+      const failure = classifyTokenFailure(error, this.#network.takeLastFailure());
       metrics?.tokenFailures.add({ app: this.#app.name, kind: failure.temporary ? 'temporary' : 'permanent' });
       const fallback = this.#current;
       const usable = failure.temporary && !afterRejection && fallback
@@ -111,7 +114,7 @@ export class TokenProvider {
   }
 }
 
-function msalConfiguration(app: AppConfig, options: TokenProviderOptions): Configuration {
+function msalConfiguration(app: AppConfig, options: TokenProviderOptions, networkClient: TokenNetworkClient): Configuration {
   const host = new URL(app.authorityHost).host;
   const credential = app.credential;
   return {
@@ -126,7 +129,7 @@ function msalConfiguration(app: AppConfig, options: TokenProviderOptions): Confi
         : { clientCertificate: { thumbprintSha256: credential.thumbprintSha256, privateKey: credential.privateKey.reveal() } }),
     },
     system: {
-      networkClient: createNetworkClient({ timeoutMs: options.requestTimeoutMs, ...(options.ca ? { ca: options.ca } : {}), ...(options.proxy ? { proxy: options.proxy } : {}) }),
+      networkClient,
       loggerOptions: {
         // MSAL's own logs can carry request details; keep only warnings, without PII.
         piiLoggingEnabled: false,

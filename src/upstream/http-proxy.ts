@@ -68,8 +68,9 @@ export function openTunnel(proxy: HttpProxyConfig, target: HostPort, timeoutMs: 
         return fail(new UpstreamError('protocol', `${via} gave a malformed answer to CONNECT: ${(error as Error).message}`));
       }
       if (!answer) return;
-      if (answer.status === 407) {
-        return fail(new UpstreamError('unreachable', `${via} wants credentials (HTTP 407 ${answer.reason}): ${proxy.auth ? 'upstream.httpProxy.username/password are not accepted' : 'set upstream.httpProxy.username and password'}`));
+      // 407 is the standard answer; tinyproxy answers wrong credentials with 401.
+      if (answer.status === 407 || answer.status === 401) {
+        return fail(new UpstreamError('unreachable', `${via} wants credentials (HTTP ${answer.status} ${answer.reason}): ${proxy.auth ? 'upstream.httpProxy.username/password are not accepted' : 'set upstream.httpProxy.username and password'}`));
       }
       if (answer.status < 200 || answer.status > 299) {
         return fail(new UpstreamError('unreachable', `${via} refused the tunnel to ${authority(target)} (HTTP ${answer.status} ${answer.reason}); the proxy may not allow CONNECT to port ${target.port}`));

@@ -8,6 +8,7 @@ import { hashPassword } from '../../src/password-hash.js';
 import { Secret } from '../../src/secret.js';
 import { startSandbox, type Sandbox, type SandboxApp } from '../../src/sandbox/index.js';
 import { FAST_HASH_PARAMS, tempDir } from '../helpers/config.js';
+import { freePort } from '../helpers/net.js';
 
 const MAILBOX = 'invoices@contoso.test';
 let sandbox: Sandbox | undefined;
@@ -22,6 +23,8 @@ interface Setup {
   /** Put another client ID or secret into the config than the sandbox knows. */
   clientId?: string;
   clientSecret?: string;
+  /** More upstream settings (e.g. an outbound proxy). */
+  upstream?: Record<string, unknown>;
 }
 
 /** A sandbox tenant set up (or broken) as asked, and a config file pointing at it. */
@@ -35,7 +38,7 @@ async function setUp(setup: Setup = {}): Promise<{ configPath: string; app: Sand
     apps: { contoso: { tenantId: sandbox.tenantId, clientId: setup.clientId ?? app.clientId, clientSecret: setup.clientSecret ?? app.clientSecret, authorityHost: sandbox.authorityHost } },
     accounts: { talend: { passwordHash: await hashPassword(new Secret('x'), FAST_HASH_PARAMS), mailbox: MAILBOX, app: 'contoso' } },
     listeners: [{ protocol: 'imap', port: 1143 }],
-    upstream: { imap: sandbox.imap, pop3: sandbox.pop3, smtp: sandbox.smtp, caFile: 'ca.pem' },
+    upstream: { imap: sandbox.imap, pop3: sandbox.pop3, smtp: sandbox.smtp, caFile: 'ca.pem', ...setup.upstream },
   };
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
   return { configPath: join(dir, 'config.json'), app };
@@ -109,6 +112,16 @@ describe('o365-mail-proxy doctor', () => {
     const problems = failed(await runDoctor({ configPath }));
     expect(problems.map((p) => p.check)).toEqual(['login talend smtp']);
     expect(problems[0]?.fix).toContain(`Set-CASMailbox -Identity ${MAILBOX} -SmtpClientAuthenticationDisabled $false`);
+  });
+
+  it('outbound proxy: says the token requests go through it, and that it cannot be reached', async () => {
+    const closed = await freePort();
+    const { configPath } = await setUp({ upstream: { httpProxy: { url: `http://127.0.0.1:${closed}` } } });
+    const findings = await runDoctor({ configPath });
+    expect(findings[0]?.details).toEqual([`outbound: token requests through proxy 127.0.0.1:${closed}, mail connections direct`]);
+    const [problem] = failed(findings);
+    expect(problem?.check).toBe('token contoso');
+    expect(text(problem)).toContain(`cannot connect to proxy 127.0.0.1:${closed}: ECONNREFUSED`);
   });
 
   it('runs as a command: exit code, plain checklist when piped, JSON on request', async () => {

@@ -42,6 +42,15 @@ describe('token failures reach the client as protocol-correct answers', () => {
     });
   });
 
+  it('token endpoint unreachable: temporary, and the log says what the network said', async () => {
+    const closed = await freePort();
+    stack = await startStack({ config: { apps: { contoso: { authorityHost: `https://127.0.0.1:${closed}` } } } });
+    const seen = await python(stack, { client: 'imap' });
+    expect(seen.loginError).toContain('[UNAVAILABLE] token service unavailable, try again later');
+    const failure = stack.logs.map((line) => JSON.parse(line)).find((entry) => entry.event === 'token.fail');
+    expect(failure.cause).toContain(`127.0.0.1:${closed}: connect ECONNREFUSED`);
+  });
+
   it('token endpoint too slow: temporary, within the configured deadline', async () => {
     stack = await startStack({ config: { tokens: { requestTimeoutMs: 500 } } });
     stack.sandbox.controls.entraDelayMs = 5000;
