@@ -19,6 +19,10 @@ class Family {
     this.values.set(k, (this.values.get(k) ?? 0) + delta);
   }
 
+  set(labels: Labels, value: number): void {
+    this.values.set(key(labels), value);
+  }
+
   render(): string[] {
     return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`, ...[...this.values].map(([k, v]) => `${this.name}${k ? `{${k}}` : ''} ${v}`)];
   }
@@ -61,6 +65,7 @@ export class Metrics {
   readonly upstreamConnectSeconds = new Histogram('o365p_upstream_connect_seconds', 'TCP connect time to the upstream mail host.');
   readonly upstreamLoginSeconds = new Histogram('o365p_upstream_login_seconds', 'Upstream session setup (TLS and XOAUTH2 login).');
   readonly bytes = new Family('o365p_bytes_total', 'Bytes relayed, by direction (up: client to Exchange, down: Exchange to client).', 'counter');
+  readonly certificateExpiry = new Family('o365p_certificate_expiry_timestamp_seconds', 'When a configured certificate expires (Unix time), by config key.', 'gauge');
 
   sessionOpened(protocol: string): void {
     this.sessionsActive.add({ protocol });
@@ -72,7 +77,7 @@ export class Metrics {
   }
 
   render(): string {
-    const families = [this.sessionsActive, this.sessionsTotal, this.logins, this.tokenRequests, this.tokenFailures, this.tokenSeconds, this.upstreamConnectSeconds, this.upstreamLoginSeconds, this.bytes];
+    const families = [this.sessionsActive, this.sessionsTotal, this.logins, this.tokenRequests, this.tokenFailures, this.tokenSeconds, this.upstreamConnectSeconds, this.upstreamLoginSeconds, this.bytes, this.certificateExpiry];
     return `${families.flatMap((f) => f.render()).join('\n')}\n`;
   }
 }

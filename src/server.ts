@@ -2,6 +2,7 @@ import { createServer as createNetServer, type Server, type Socket } from 'node:
 import { createSecureContext, createServer as createTlsServer, type SecureContext, type Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import type { ListenerConfig, ProxyConfig } from './config/types.js';
+import { certificateValidities, describeValidity, RENEW_WITHIN_DAYS } from './certificate-expiry.js';
 import { createProxyContext, type ProxyContext } from './context.js';
 import { Metrics } from './metrics.js';
 import { ImapFront } from './protocols/imap/front.js';
@@ -42,6 +43,9 @@ export interface RunningProxy {
  */
 export async function startProxy(config: ProxyConfig, log: Logger, metrics = new Metrics()): Promise<RunningProxy> {
   let context = createProxyContext(config, log, metrics);
+  checkCertificates(config, log, metrics);
+  // A proxy may run for years: look again every day.
+  const certificateTimer = setInterval(() => checkCertificates(context.config, log, metrics), 86_400_000).unref();
   let secureContext = localSecureContext(config);
   const servers: { server: Server; close: () => Promise<void> }[] = [];
   const tlsServers: TlsServer[] = [];
@@ -125,8 +129,10 @@ export async function startProxy(config: ProxyConfig, log: Logger, metrics = new
       if (secureContext) for (const server of tlsServers) server.setSecureContext({ cert: next.tls!.cert, key: next.tls!.key.reveal() });
       if (next.tls) for (const smtp of smtpFronts) smtp.updateSecureContext({ cert: next.tls.cert, key: next.tls.key.reveal() });
       log.info({ event: 'reload', apps: next.apps.size, accounts: next.accounts.size }, 'configuration reloaded');
+      checkCertificates(next, log, metrics);
     },
     async close() {
+      clearInterval(certificateTimer);
       const stopped = Promise.all(servers.map((s) => s.close()));
       for (const session of sessions.values()) session.shutdown();
       const deadline = setTimeout(() => {
@@ -140,6 +146,17 @@ export async function startProxy(config: ProxyConfig, log: Logger, metrics = new
       clearTimeout(deadline);
     },
   };
+}
+
+/** Exposes each certificate's expiry as a metric, and warns from RENEW_WITHIN_DAYS before it. */
+function checkCertificates(config: ProxyConfig, log: Logger, metrics: Metrics): void {
+  metrics.certificateExpiry.values.clear();
+  for (const certificate of certificateValidities(config)) {
+    metrics.certificateExpiry.set({ certificate: certificate.key }, Math.floor(certificate.validTo.getTime() / 1000));
+    if (certificate.daysLeft < RENEW_WITHIN_DAYS) {
+      log.warn({ event: 'certificate.expiring', certificate: certificate.key, validTo: certificate.validTo.toISOString(), daysLeft: certificate.daysLeft, fix: certificate.renew }, describeValidity(certificate));
+    }
+  }
 }
 
 function localSecureContext(config: ProxyConfig): SecureContext | undefined {

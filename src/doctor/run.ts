@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { loadConfig } from '../config/load.js';
 import { ConfigError } from '../config/validate.js';
 import type { AccountConfig, Protocol, ProxyConfig } from '../config/types.js';
+import { certificateValidities, describeValidity, RENEW_WITHIN_DAYS } from '../certificate-expiry.js';
 import { connectorOptions, tokenOptions } from '../context.js';
 import { createLogger } from '../log.js';
 import { REQUIRED_ROLE } from '../tokens/claims.js';
@@ -32,8 +33,8 @@ export interface DoctorOptions {
 }
 
 /**
- * Checks, in order, everything between a legacy client and a working mailbox: the config,
- * a token per app registration, the token's roles, and a real XOAUTH2 login per account and
+ * Checks, in order, everything between a legacy client and a working mailbox: the config
+ * (and how long its certificates last), a token per app registration, the token's roles, and a real XOAUTH2 login per account and
  * protocol. Later checks are skipped when an earlier one they depend on failed.
  */
 export async function runDoctor(options: DoctorOptions): Promise<Finding[]> {
@@ -47,6 +48,10 @@ export async function runDoctor(options: DoctorOptions): Promise<Finding[]> {
   const proxy = config.upstream.httpProxy;
   const outbound = proxy ? [`outbound: token requests through proxy ${proxy.host}:${proxy.port}, mail connections ${proxy.forMail ? 'through it too' : 'direct'}`] : [];
   const findings: Finding[] = [{ check: 'config', ok: true, summary: `${options.configPath} is valid (${config.apps.size} app registrations, ${config.accounts.size} accounts)`, ...(proxy ? { details: outbound } : {}) }];
+  for (const certificate of certificateValidities(config)) {
+    const ok = certificate.daysLeft >= RENEW_WITHIN_DAYS;
+    findings.push({ check: `certificate ${certificate.key}`, ok, summary: describeValidity(certificate), ...(ok ? {} : { fix: [certificate.renew] }) });
+  }
 
   const accounts = [...config.accounts.values()].filter((a) => !options.account || a.username.toLowerCase() === options.account.toLowerCase());
   if (options.account && accounts.length === 0) {
