@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Metrics } from './metrics.js';
 import { AccountDirectory } from './accounts.js';
+import { FailedLoginLimiter } from './failed-logins.js';
 import type { ProxyConfig } from './config/types.js';
 import { createTokenProviders, type TokenProvider, type TokenProviderOptions } from './tokens/provider.js';
 import { UpstreamConnector, type ConnectorOptions } from './upstream/connector.js';
@@ -9,6 +10,8 @@ import { UpstreamConnector, type ConnectorOptions } from './upstream/connector.j
 export interface ProxyContext {
   config: ProxyConfig;
   accounts: AccountDirectory;
+  /** Starts empty on a reload: fixing a password and reloading also lifts its lockouts. */
+  failedLogins: FailedLoginLimiter;
   tokens: ReadonlyMap<string, TokenProvider>;
   connector: UpstreamConnector;
   log: Logger;
@@ -20,6 +23,7 @@ export function createProxyContext(config: ProxyConfig, log: Logger, metrics: Me
   return {
     config,
     accounts: new AccountDirectory(config.accounts),
+    failedLogins: new FailedLoginLimiter(config.clients.maxFailedLogins, config.clients.failedLoginWindowMs),
     tokens: createTokenProviders(config.apps, tokenOptions(config, log, metrics)),
     connector: new UpstreamConnector(connectorOptions(config, metrics)),
     log,

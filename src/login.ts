@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { AccountConfig, Protocol } from './config/types.js';
+import type { LoginFailureReason } from './accounts.js';
 import type { ProxyContext } from './context.js';
 import type { BasicCredentials } from './sasl/index.js';
 import { REQUIRED_ROLE } from './tokens/claims.js';
@@ -23,21 +24,42 @@ export type LoginOutcome<U> =
 /** Opens the upstream session for an account with a token (protocol-specific). */
 export type UpstreamLogin<U> = (account: AccountConfig, token: AccessToken) => Promise<U>;
 
+/** One client's try: what it sent, over which protocol, from where. */
+export interface LoginAttempt {
+  credentials: BasicCredentials;
+  protocol: Protocol;
+  clientAddress: string;
+}
+
+/** Failures that look like guessing; the others come after a correct password. */
+const GUESSES: ReadonlySet<LoginFailureReason> = new Set(['wrong-password', 'unknown-user', 'not-utf8']);
+
 /**
  * The login path shared by IMAP, POP3 and SMTP: local credentials → access token → upstream
  * XOAUTH2 login, retried once with a fresh token when the upstream refuses the token.
  */
-export async function login<U>(ctx: ProxyContext, credentials: BasicCredentials, protocol: Protocol, log: Logger, openUpstream: UpstreamLogin<U>): Promise<LoginOutcome<U>> {
+export async function login<U>(ctx: ProxyContext, attempt: LoginAttempt, log: Logger, openUpstream: UpstreamLogin<U>): Promise<LoginOutcome<U>> {
   const started = Date.now();
+  const { credentials, protocol, clientAddress } = attempt;
+  const denied = (reason: LoginFailureReason | 'too-many-failures', details: Record<string, unknown> = {}): LoginOutcome<U> => {
+    log.warn({ event: 'auth.fail', user: credentials.username, reason, ...details }, 'local authentication failed');
+    ctx.metrics.logins.add({ protocol, result: 'denied', reason });
+    return { ok: false, kind: 'denied' };
+  };
+  // A locked-out pair gets the same answer as a wrong password, and costs no scrypt run.
+  const lockedUntil = ctx.failedLogins.lockedUntil(clientAddress, credentials.username);
+  if (lockedUntil !== undefined) {
+    return denied('too-many-failures', { lockedUntil: new Date(lockedUntil).toISOString(), hint: `${ctx.failedLogins.maxFailures} failed logins from ${clientAddress}: refused until then (clients.maxFailedLogins)` });
+  }
   const check = await ctx.accounts.check(credentials, protocol);
   if (!check.ok) {
+    if (GUESSES.has(check.reason)) ctx.failedLogins.failed(clientAddress, credentials.username);
     const hint = check.reason === 'not-utf8'
       ? 'the client sent a username or password that is not UTF-8 (javax.mail before 1.6 sends Latin-1 over SMTP AUTH); give this account an ASCII-only password'
       : undefined;
-    log.warn({ event: 'auth.fail', user: credentials.username, reason: check.reason, hint }, 'local authentication failed');
-    ctx.metrics.logins.add({ protocol, result: 'denied', reason: check.reason });
-    return { ok: false, kind: 'denied' };
+    return denied(check.reason, hint ? { hint } : {});
   }
+  ctx.failedLogins.succeeded(clientAddress, credentials.username);
   const { account } = check;
   const userLog = log.child({ user: account.username, mailbox: account.mailbox, app: account.app });
   userLog.info({ event: 'auth.local.ok' }, 'local credentials accepted');

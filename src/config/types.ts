@@ -89,6 +89,9 @@ export interface ProxyConfig {
      * apply), SMTP for the whole session.
      */
     idleTimeoutMs: number;
+    /** Failed logins of one username from one address, within the window, before a lockout (0: never). */
+    maxFailedLogins: number;
+    failedLoginWindowMs: number;
   };
   log: { level: LogLevel; format: 'auto' | 'json' | 'pretty' };
   /** Optional HTTP listener for /healthz, /readyz and /metrics; absent means off. */

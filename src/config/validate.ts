@@ -105,9 +105,13 @@ export function validateConfig(raw: Json, baseDir: string, source = 'config'): P
   };
 
   const clientsRaw = v.object(root.clients ?? {}, 'clients') ?? {};
-  v.unknownKeys(clientsRaw, 'clients', ['idleTimeoutMs']);
-  // 10 minutes: RFC 1939's minimum for a POP3 autologout timer, and above RFC 5321's 5 for SMTP.
-  const clients = { idleTimeoutMs: v.positiveInt(clientsRaw.idleTimeoutMs ?? 600_000, 'clients.idleTimeoutMs') };
+  v.unknownKeys(clientsRaw, 'clients', ['idleTimeoutMs', 'maxFailedLogins', 'failedLoginWindowMs']);
+  const clients = {
+    // 10 minutes: RFC 1939's minimum for a POP3 autologout timer, and above RFC 5321's 5 for SMTP.
+    idleTimeoutMs: v.positiveInt(clientsRaw.idleTimeoutMs ?? 600_000, 'clients.idleTimeoutMs'),
+    maxFailedLogins: clientsRaw.maxFailedLogins === 0 ? 0 : v.positiveInt(clientsRaw.maxFailedLogins ?? 10, 'clients.maxFailedLogins'),
+    failedLoginWindowMs: v.positiveInt(clientsRaw.failedLoginWindowMs ?? 300_000, 'clients.failedLoginWindowMs'),
+  };
 
   const tokensRaw = v.object(root.tokens ?? {}, 'tokens') ?? {};
   v.unknownKeys(tokensRaw, 'tokens', ['requestTimeoutMs', 'minRemainingSeconds']);

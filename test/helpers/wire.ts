@@ -22,11 +22,13 @@ export class WireClient {
     socket.on('error', () => {});
   }
 
-  static open(port: number, options: { tls?: boolean; ca?: string } = {}): Promise<WireClient> {
+  /** `localAddress`: another loopback address (127.0.0.2, ...) to be a different client machine. */
+  static open(port: number, options: { tls?: boolean; ca?: string; localAddress?: string } = {}): Promise<WireClient> {
     return new Promise((resolve, reject) => {
+      const from = options.localAddress ? { localAddress: options.localAddress } : {};
       const socket = options.tls
-        ? tlsConnect({ host: '127.0.0.1', port, ca: options.ca, servername: 'localhost' }, () => resolve(new WireClient(socket)))
-        : connect({ host: '127.0.0.1', port }, () => resolve(new WireClient(socket)));
+        ? tlsConnect({ host: '127.0.0.1', port, ca: options.ca, servername: 'localhost', ...from }, () => resolve(new WireClient(socket)))
+        : connect({ host: '127.0.0.1', port, ...from }, () => resolve(new WireClient(socket)));
       socket.once('error', reject);
     });
   }

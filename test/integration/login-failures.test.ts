@@ -1,7 +1,8 @@
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/net.js';
-import { python, startStack, type Stack } from '../helpers/stack.js';
+import { PASSWORD, python, startStack, USER, type Stack } from '../helpers/stack.js';
+import { WireClient } from '../helpers/wire.js';
 
 let stack: Stack | undefined;
 afterEach(async () => {
@@ -134,3 +135,36 @@ describe('Exchange-side failures', () => {
   });
 });
 
+
+describe('password guessing', () => {
+  const imapLogin = async (password: string, localAddress = '127.0.0.1') => {
+    const client = await WireClient.open(stack!.port('imap'), { localAddress });
+    await client.line();
+    client.send(`a LOGIN ${USER} {${Buffer.byteLength(password)}+}\r\n${password}\r\n`);
+    const answer = await client.line();
+    client.close();
+    return answer;
+  };
+
+  it('locks out a username from one address after clients.maxFailedLogins failures, until the window ends', async () => {
+    stack = await startStack({ config: { clients: { maxFailedLogins: 3, failedLoginWindowMs: 1500 } } });
+    for (let i = 0; i < 3; i++) expect(await imapLogin('guess')).toBe('a NO [AUTHENTICATIONFAILED] Authentication failed.');
+    // Now even the right password is refused, with the same answer, and the log says why.
+    expect(await imapLogin(PASSWORD)).toBe('a NO [AUTHENTICATIONFAILED] Authentication failed.');
+    const lockout = stack.logs.map((line) => JSON.parse(line)).find((entry) => entry.reason === 'too-many-failures');
+    expect(lockout).toMatchObject({ event: 'auth.fail', user: USER, lockedUntil: expect.any(String) });
+    expect(lockout.hint).toMatch(/^3 failed logins from 127\.0\.0\.1/);
+    // Another machine is not locked out.
+    expect(await imapLogin(PASSWORD, '127.0.0.2')).toMatch(/^a OK/);
+    await new Promise((resolve) => setTimeout(resolve, 1600));
+    expect(await imapLogin(PASSWORD)).toMatch(/^a OK/);
+  });
+
+  it('counts only failures since the last success', async () => {
+    stack = await startStack({ config: { clients: { maxFailedLogins: 2 } } });
+    expect(await imapLogin('guess')).toMatch(/^a NO/);
+    expect(await imapLogin(PASSWORD)).toMatch(/^a OK/);
+    expect(await imapLogin('typo')).toMatch(/^a NO/);
+    expect(await imapLogin(PASSWORD)).toMatch(/^a OK/);
+  });
+});

@@ -87,10 +87,10 @@ export function createSmtpFront(currentContext: () => ProxyContext, listener: Li
       const relay = state(session);
       const { ctx } = relay;
       if (relay.account) return callback(reply(503, '5.5.1 Already authenticated'));
-      const credentials = { username: auth.username ?? '', password: new Secret(auth.password ?? '') };
+      const attempt = { credentials: { username: auth.username ?? '', password: new Secret(auth.password ?? '') }, protocol: 'smtp' as const, clientAddress: session.remoteAddress };
       const open: UpstreamLogin<SmtpUpstream> = (account, token) =>
         SmtpUpstream.open(ctx.connector, ctx.config.upstream.smtp, account.mailbox, token.token, ctx.config.upstream.loginTimeoutMs);
-      login(ctx, credentials, 'smtp', relay.log, open).then((outcome) => {
+      login(ctx, attempt, relay.log, open).then((outcome) => {
         if (!outcome.ok) {
           if (outcome.kind === 'denied') return callback(reply(535, '5.7.8 Authentication credentials invalid'));
           if (outcome.kind === 'temporary') return callback(reply(454, `4.7.0 ${outcome.reason}`));
@@ -100,7 +100,7 @@ export function createSmtpFront(currentContext: () => ProxyContext, listener: Li
         relay.upstream = outcome.upstream;
         // Later reconnects (the upstream may drop an idle session) take the same path.
         relay.openUpstream = async () => {
-          const again = await login(ctx, credentials, 'smtp', relay.log, open);
+          const again = await login(ctx, attempt, relay.log, open);
           if (!again.ok) throw new UpstreamError('unreachable', 'could not log in upstream again');
           return again.upstream;
         };
