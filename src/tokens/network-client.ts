@@ -4,17 +4,17 @@ import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@az
 import type { HttpProxyConfig } from '../config/types.js';
 import { openTunnel } from '../upstream/http-proxy.js';
 
-/**
- * MSAL's own client uses global fetch, which can neither trust an extra CA (tests, corporate
- * TLS inspection) nor bound a request that was accepted and never answered (measured: ~300 s).
- * This one does both, with node:https and a keep-alive agent.
- */
 /** MSAL's network module, plus what went wrong on the wire: MSAL reports a failed request as a bare code. */
 export interface TokenNetworkClient extends INetworkModule {
   /** The last request failure (e.g. "connect ECONNREFUSED ..."), once; undefined if none since the last call. */
   takeLastFailure(): string | undefined;
 }
 
+/**
+ * MSAL's own client uses global fetch, which can neither trust an extra CA (tests, corporate
+ * TLS inspection) nor bound a request that was accepted and never answered (measured: ~300 s).
+ * This one does both, with node:https and a keep-alive agent, and can go through an HTTP proxy.
+ */
 export function createNetworkClient(options: { ca?: string; proxy?: HttpProxyConfig; timeoutMs: number }): TokenNetworkClient {
   const agentOptions: AgentOptions = { keepAlive: true, ...(options.ca ? { ca: options.ca } : {}) };
   const agent = options.proxy ? new TunnelAgent(options.proxy, options.timeoutMs, agentOptions) : new Agent(agentOptions);
