@@ -42,5 +42,10 @@ export function upgradeToTls(socket: Socket, secureContext: SecureContext, timeo
       secure.destroy();
       reject(error);
     });
+    // A client that goes away before sending its hello ends the socket without an 'error'.
+    secure.once('close', () => {
+      clearTimeout(timer);
+      reject(new Error('client disconnected during the TLS handshake'));
+    });
   });
 }

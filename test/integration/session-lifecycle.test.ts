@@ -60,6 +60,25 @@ describe('session lifecycle', () => {
     loggedIn.close();
   });
 
+  it('ends a session at once when the client leaves right after STARTTLS/STLS, before its TLS hello', async () => {
+    // Found by the garbage test: such sessions waited for the 15 s handshake timeout.
+    stack = await startStack();
+    const imap = await WireClient.open(stack.port('imap', 'starttls'));
+    await imap.line();
+    imap.send('a STARTTLS\r\n');
+    expect(await imap.line()).toMatch(/^a OK/);
+    const pop3 = await WireClient.open(stack.port('pop3', 'starttls'));
+    await pop3.line();
+    pop3.send('STLS\r\n');
+    expect(await pop3.line()).toMatch(/^\+OK/);
+    imap.close();
+    pop3.close();
+    for (let tries = 0; stack.proxy.activeSessions() > 0 && tries < 40; tries++) await new Promise((resolve) => setTimeout(resolve, 25));
+    expect(stack.proxy.activeSessions()).toBe(0);
+    const closes = stack.logs.map((l) => JSON.parse(l)).filter((l) => l.event === 'close');
+    expect(closes.map((l) => [l.proto, l.reason]).sort()).toEqual([['imap', 'TLS handshake failed'], ['pop3', 'TLS handshake failed']]);
+  });
+
   it('closes the upstream when the client goes away', async () => {
     stack = await startStack();
     const client = await imapLoggedIn(stack);
