@@ -64,7 +64,14 @@ export async function startProxy(config: ProxyConfig, log: Logger, metrics = new
       const count = counter(listener.protocol);
       if (listener.protocol === 'smtp') {
         const smtp = createSmtpFront(() => context, listener, log, count);
-        smtp.on('error', (error) => log.error({ event: 'listener.error', cause: error.message }, 'SMTP listener error'));
+        // smtp-server reports each client connection's errors (resets, failed TLS handshakes) on
+        // the server object; binding errors surface in listen() below. Like the IMAP and POP3
+        // listeners' TLS client errors, these are the client's business: debug level. Running
+        // out of file descriptors is the operator's.
+        smtp.on('error', (error: NodeJS.ErrnoException) => {
+          if (error.code === 'EMFILE' || error.code === 'ENFILE') log.error({ event: 'listener.error', code: error.code, cause: error.message }, 'SMTP listener cannot accept connections');
+          else log.debug({ event: 'client.error', proto: 'smtp', code: error.code, cause: error.message }, 'SMTP client connection error');
+        });
         const server = await listen(listener, (onListening) => smtp.listen(listener.port, listener.host, LISTEN_BACKLOG, onListening));
         servers.push({ server, close: () => new Promise((resolve) => smtp.close(() => resolve())) });
         smtpFronts.push(smtp);

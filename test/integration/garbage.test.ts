@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Protocol, TlsMode } from '../../src/config/types.js';
 import { python, startStack, USER, type Stack } from '../helpers/stack.js';
@@ -46,10 +47,15 @@ function garbage(protocol: Protocol, next: () => number): Buffer {
   return Buffer.from(parts.join(''), 'latin1');
 }
 
-/** Sends one garbage session: the bytes in random pieces, then a short wait, then goes away. */
-function session(port: number, bytes: Buffer, next: () => number): Promise<void> {
+/**
+ * Sends one garbage session: the bytes in random pieces, then a short wait, then goes away.
+ * With `ca`, the garbage goes inside a TLS session (implicit TLS listeners).
+ */
+function session(port: number, bytes: Buffer, next: () => number, ca?: string): Promise<void> {
   return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
+    const socket = ca
+      ? tlsConnect({ host: '127.0.0.1', port, ca, servername: 'localhost' })
+      : connect({ host: '127.0.0.1', port });
     const done = () => {
       socket.destroy();
       resolve();
@@ -57,7 +63,7 @@ function session(port: number, bytes: Buffer, next: () => number): Promise<void>
     socket.on('error', done);
     socket.on('close', done);
     socket.on('data', () => {});
-    socket.once('connect', () => {
+    socket.once(ca ? 'secureConnect' : 'connect', () => {
       let offset = 0;
       while (offset < bytes.length && !socket.destroyed) {
         const size = 1 + Math.floor(next() * 64);
@@ -77,13 +83,15 @@ beforeAll(async () => {
 afterAll(() => stack?.close());
 
 describe('garbage before login', () => {
-  it.each([['imap', 'none'], ['imap', 'starttls'], ['pop3', 'none'], ['pop3', 'starttls'], ['smtp', 'none'], ['smtp', 'starttls']] as [Protocol, TlsMode][])(
+  const listeners = (['imap', 'pop3', 'smtp'] as const).flatMap((protocol) => (['none', 'starttls', 'implicit'] as const).map((tls) => [protocol, tls]));
+  it.each(listeners as [Protocol, TlsMode][])(
     '%s (%s): answered or closed, never a crash; the listener still serves a real client',
     async (protocol, tls) => {
       const next = random(SEED + protocol.length * 31 + tls.length);
       const port = stack.port(protocol, tls);
       for (let batch = 0; batch < SESSIONS_PER_LISTENER; batch += 20) {
-        await Promise.all(Array.from({ length: 20 }, () => session(port, garbage(protocol, next), next)));
+        // On implicit TLS listeners, every other session sends its garbage as the TLS hello itself.
+        await Promise.all(Array.from({ length: 20 }, (_, i) => session(port, garbage(protocol, next), next, tls === 'implicit' && i % 2 === 0 ? stack.localCa : undefined)));
       }
       for (let tries = 0; stack.proxy.activeSessions() > 0 && tries < 200; tries++) await new Promise((resolve) => setTimeout(resolve, 25));
       const entries = stack.logs.map((line) => JSON.parse(line));
