@@ -32,6 +32,8 @@ export interface StackOptions {
   /** Leave the client secret out of the config (for certificate credentials). */
   omitSecret?: boolean;
   logLevel?: 'info' | 'trace';
+  /** More CA certificates (PEM) for the upstream, trusted beside the sandbox's. */
+  extraUpstreamCa?: string;
 }
 
 export interface Stack {
@@ -61,7 +63,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   localCert ??= generateSelfSignedCertificate();
   const cert = await localCert;
-  const dir = tempDir({ 'local.crt': cert.certPem, 'local.key': cert.keyPem, 'sandbox-ca.pem': sandbox.caPem });
+  const dir = tempDir({ 'local.crt': cert.certPem, 'local.key': cert.keyPem, 'sandbox-ca.pem': `${sandbox.caPem}\n${options.extraUpstreamCa ?? ''}` });
   const modes: TlsMode[] = ['none', 'starttls', 'implicit'];
   const protocols: Protocol[] = ['imap', 'pop3', 'smtp'];
   const raw = {

@@ -2,6 +2,7 @@ import { connect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Protocol, TlsMode } from '../../src/config/types.js';
+import { mulberry32 } from '../helpers/random.js';
 import { python, startStack, USER, type Stack } from '../helpers/stack.js';
 
 /**
@@ -20,18 +21,6 @@ const WORDS: Record<Protocol, string[]> = {
   smtp: ['EHLO', 'HELO', 'AUTH', 'PLAIN', 'LOGIN', 'MAIL FROM:<a@b>', 'RCPT TO:<c@d>', 'DATA', '.', 'RSET', 'NOOP', 'STARTTLS', 'BDAT 5', '*', '=', 'AGFiYwBk', USER, ' ', '<', '>'],
 };
 const NOISE = ['\r\n', '\r\n', '\r\n', '\r', '\n', '\0', '\xff\xfe', 'é', '\t', '\x1b[2J'];
-
-/** mulberry32: small, seeded, good enough to spread inputs. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function garbage(protocol: Protocol, next: () => number): Buffer {
   const pick = <T>(list: T[]) => list[Math.floor(next() * list.length)]!;
@@ -87,7 +76,7 @@ describe('garbage before login', () => {
   it.each(listeners as [Protocol, TlsMode][])(
     '%s (%s): answered or closed, never a crash; the listener still serves a real client',
     async (protocol, tls) => {
-      const next = random(SEED + protocol.length * 31 + tls.length);
+      const next = mulberry32(SEED + protocol.length * 31 + tls.length);
       const port = stack.port(protocol, tls);
       for (let batch = 0; batch < SESSIONS_PER_LISTENER; batch += 20) {
         // On implicit TLS listeners, every other session sends its garbage as the TLS hello itself.
