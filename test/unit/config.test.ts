@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
+import { Ajv } from 'ajv';
 import { join } from 'node:path';
 import { generateSelfSignedCertificate } from '../../src/certificates.js';
 import { loadConfig } from '../../src/config/load.js';
@@ -139,13 +140,48 @@ describe('config validation', () => {
   });
 
   it('has every key of config.example.json explained in the README\'s configuration table', () => {
-    const example = JSON.parse(readFileSync(new URL('../../config.example.json', import.meta.url), 'utf8'));
-    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-    const documented = documentedKeys(readme.slice(readme.indexOf('## Configuration')));
-    const missing = leafKeys(example).filter((key) => !documented.has(key));
+    const missing = leafKeys(readJson('config.example.json')).filter((key) => !readmeKeys().has(key));
     expect(missing).toEqual([]);
   });
+
+  it('has a JSON Schema for editors that accepts the example and knows exactly the README\'s keys', () => {
+    const schema = readJson('config.schema.json');
+    const validate = new Ajv({ allErrors: true }).compile(schema);
+    expect(validate(readJson('config.example.json')), JSON.stringify(validate.errors)).toBe(true);
+    expect(validate({ ...readJson('config.example.json'), listners: [] })).toBe(false);
+    const described = schemaKeys(schema);
+    const documented = readmeKeys();
+    // Every setting (leaf) of the schema is documented, and everything documented is in the schema.
+    expect([...described.leaves].filter((key) => !documented.has(key))).toEqual([]);
+    expect([...documented].filter((key) => !described.all.has(key))).toEqual([]);
+  });
 });
+
+function readJson(file: string): any {
+  return JSON.parse(readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8'));
+}
+
+function readmeKeys(): Set<string> {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  return documentedKeys(readme.slice(readme.indexOf('## Configuration'), readme.indexOf('\n## ', readme.indexOf('## Configuration') + 5)));
+}
+
+/** The key paths a schema describes, in the README's notation: all of them, and the settings (leaves). */
+function schemaKeys(schema: any): { all: Set<string>; leaves: Set<string> } {
+  const all = new Set<string>();
+  const leaves = new Set<string>();
+  const walk = (node: any, path: string) => {
+    const resolved = node.$ref ? schema.definitions[node.$ref.split('/').at(-1)] : node;
+    if (path) all.add(path);
+    const children: [string, any][] = Object.entries(resolved.properties ?? {}).map(([name, child]) => [path ? `${path}.${name}` : name, child]);
+    if (typeof resolved.additionalProperties === 'object') children.push([`${path}.${path === 'apps' ? '<name>' : '<username>'}`, resolved.additionalProperties]);
+    if (resolved.items?.properties) children.push([`${path}[]`, resolved.items]);
+    if (children.length === 0 && path) leaves.add(path);
+    for (const [key, child] of children) walk(child, key);
+  };
+  walk(schema, '');
+  return { all, leaves };
+}
 
 /** Key paths of a config, in the README's notation: apps.<name>.x, listeners[].x. */
 function leafKeys(value: unknown, path = ''): string[] {
