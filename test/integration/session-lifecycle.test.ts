@@ -110,6 +110,24 @@ describe('session lifecycle', () => {
     client.close();
   });
 
+  it('SMTP: an upstream lost in the middle of a transaction gives 421, and the client is disconnected', async () => {
+    stack = await startStack();
+    stack.sandbox.addMailbox('ap@contoso.test');
+    const client = await WireClient.open(stack.port('smtp'));
+    await client.line();
+    client.send(`EHLO test\r\nAUTH PLAIN ${Buffer.from(`\0${USER}\0${PASSWORD}`).toString('base64')}\r\n`);
+    await client.until(/^235 /);
+    client.send('MAIL FROM:<invoices@contoso.test>\r\n');
+    expect(await client.line()).toMatch(/^250 /);
+    stack.sandbox.dropConnections();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The transaction cannot move to a new upstream session: the client must start over.
+    client.send('RCPT TO:<ap@contoso.test>\r\n');
+    expect(await client.line()).toBe('421 4.4.2 Connection to the mail server was lost, try again');
+    await client.ended();
+    expect(stack.sandbox.messages('ap@contoso.test')).toEqual([]);
+  });
+
   it('renews a token before it gets too short for a new session', async () => {
     // Tokens live 20 s; a new session wants at least half of that left.
     stack = await startStack({ sandbox: { tokenLifetimeSeconds: 20 }, config: { tokens: { minRemainingSeconds: 10 } } });

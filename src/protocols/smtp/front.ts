@@ -39,6 +39,7 @@ function relayed(answer: SmtpReply): Error & { responseCode: number } {
   return reply(answer.code, answer.lines.join(' ').trim() || 'Error');
 }
 
+/** smtp-server closes the client connection after any 421, as RFC 5321 wants. */
 const UPSTREAM_LOST = () => reply(421, '4.4.2 Connection to the mail server was lost, try again');
 
 /**
