@@ -7,6 +7,9 @@ export interface PipeTotals {
   down: number;
 }
 
+/** After one side ended cleanly, how long the other gets to finish closing before it is cut. */
+const CLOSE_GRACE_MS = 10_000;
+
 /**
  * Joins the client and upstream sockets after login: writes the bytes each side sent during
  * the login dialogue that the other has not seen yet, then pipes both ways with stream
@@ -15,14 +18,15 @@ export interface PipeTotals {
  * buffered bytes), an error or abrupt close destroys the other side.
  */
 export function splice(client: Socket, upstream: Socket, pending: { toUpstream: Buffer; toClient: Buffer }, onDone: (totals: PipeTotals) => void): void {
-  const totals: PipeTotals = { up: pending.toUpstream.length, down: pending.toClient.length };
+  // What each side was sent from here on, counted where it is written.
+  const start = { up: upstream.bytesWritten, down: client.bytesWritten };
   let finished = 0;
   const finish = () => {
-    if (++finished === 2) onDone(totals);
+    if (++finished === 2) onDone({ up: upstream.bytesWritten - start.up, down: client.bytesWritten - start.down });
   };
 
-  link(client, upstream, (n) => (totals.up += n), finish);
-  link(upstream, client, (n) => (totals.down += n), finish);
+  link(client, upstream, finish);
+  link(upstream, client, finish);
 
   if (pending.toClient.length > 0) client.write(pending.toClient);
   if (pending.toUpstream.length > 0) upstream.write(pending.toUpstream);
@@ -32,13 +36,19 @@ export function splice(client: Socket, upstream: Socket, pending: { toUpstream: 
   upstream.resume();
 }
 
-function link(from: Socket, to: Socket, count: (bytes: number) => void, onClose: () => void): void {
-  from.on('data', (chunk: Buffer) => count(chunk.length));
+function link(from: Socket, to: Socket, onClose: () => void): void {
   from.on('error', () => to.destroy());
   from.once('close', () => {
-    // A clean end was already passed on by pipe(); anything else must not leave `to` hanging.
-    if (!from.readableEnded) to.destroy();
-    else if (!to.writableEnded) to.end();
+    if (!from.readableEnded) {
+      to.destroy();
+    } else {
+      // A clean end was already passed on by pipe(). `to` is now unpiped and paused, and a
+      // paused socket never reads its peer's close: drain it (nobody is left to receive what
+      // it sends) so the close is seen, and cut it if the peer takes too long.
+      if (!to.writableEnded) to.end();
+      to.resume();
+      setTimeout(() => to.destroy(), CLOSE_GRACE_MS).unref();
+    }
     onClose();
   });
 }

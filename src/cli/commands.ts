@@ -6,6 +6,7 @@ import { loadConfig } from '../config/load.js';
 import { ConfigError } from '../config/validate.js';
 import type { LogLevel } from '../config/types.js';
 import { createLogger, type Logger } from '../log.js';
+import { checkTokensAtStart } from '../login.js';
 import { hashPassword } from '../password-hash.js';
 import { Secret } from '../secret.js';
 import { startProxy, type RunningProxy } from '../server.js';
@@ -24,6 +25,7 @@ export async function startCommand(configPath: string, flags: LogFlags): Promise
   const proxy = await startProxy(config, log);
   const admin = config.admin ? await startAdminServer(proxy, config.admin, log) : undefined;
   log.info({ event: 'ready', config: resolve(configPath) }, 'o365-mail-proxy is ready');
+  void checkTokensAtStart(proxy.context(), log);
   stopOnSignals(proxy, log, async () => {
     await new Promise((done) => (admin ? admin.close(done) : done(undefined)));
   });
@@ -31,6 +33,7 @@ export async function startCommand(configPath: string, flags: LogFlags): Promise
   process.on('SIGHUP', () => {
     try {
       proxy.reload(loadConfig(configPath));
+      void checkTokensAtStart(proxy.context(), log);
     } catch (error) {
       const problems = error instanceof ConfigError ? error.problems.map((p) => `${p.key}: ${p.problem}`) : [(error as Error).message];
       log.error({ event: 'reload.rejected', problems }, 'new configuration rejected; keeping the running one');

@@ -6,6 +6,7 @@ import { Pod } from 'kubernetes-models/v1';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { minimalConfig, tempDir } from '../helpers/config.js';
+import { freePort } from '../helpers/net.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
@@ -30,7 +31,10 @@ describe('packaging', () => {
 
     // The same arguments, with this checkout standing in for /opt/o365-mail-proxy.
     const dir = tempDir();
+    // start asks for a token at once: a closed loopback port answers, nothing leaves the machine.
+    const closed = await freePort();
     const config = minimalConfig({ listeners: [{ protocol: 'imap', port: 0 }] });
+    (config.apps as any).contoso.authorityHost = `https://127.0.0.1:${closed}`;
     writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
     const child = spawn(process.execPath, [join(root, 'dist/cli.js'), ...args.map((a) => (a.endsWith('config.json') ? join(dir, 'config.json') : a))]);
     let output = '';

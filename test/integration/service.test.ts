@@ -31,9 +31,9 @@ interface Service {
 }
 
 /** `o365-mail-proxy start` as a service manager runs it, against the sandbox. */
-async function startService(options: { clientSecret?: string } = {}): Promise<Service> {
+async function startService(options: { clientSecret?: string; roles?: string[] } = {}): Promise<Service> {
   sandbox = await startSandbox();
-  const app = sandbox.registerApp({});
+  const app = sandbox.registerApp(options.roles ? { roles: options.roles } : {});
   sandbox.addMailbox(MAILBOX);
   sandbox.addMailbox('ap@contoso.test');
   sandbox.grantFullAccess(MAILBOX, app.objectId);
@@ -117,9 +117,19 @@ describe('running as a service', () => {
 
   it('is not ready while no token can be had, and says why', async () => {
     const service = await startService({ clientSecret: 'wrong~secret' });
+    // Said at start, before any client logs in.
+    await waitFor(() => service.logs().includes('"event":"token.fail"'), service.logs);
+    expect(service.logs()).toMatch(/"event":"token\.fail".*AADSTS7000215/);
     const ready = await http(service.ports.admin, '/readyz');
     expect(ready.status).toBe(503);
     expect(JSON.parse(ready.body)).toEqual({ ready: false, apps: { contoso: 'invalid client secret (AADSTS7000215)' } });
+  });
+
+  it('says at start when the token lacks a role the accounts need', async () => {
+    const service = await startService({ roles: ['IMAP.AccessAsApp'] });
+    await waitFor(() => service.logs().includes('"event":"token.role-missing"'), service.logs);
+    const missing = service.logs().split('\n').filter((line) => line.includes('"event":"token.role-missing"')).map((line) => JSON.parse(line).role);
+    expect(missing.sort()).toEqual(['POP.AccessAsApp', 'SMTP.SendAsApp']);
   });
 
   it('on SIGTERM says BYE to IMAP clients, lets an SMTP transaction finish, and exits 0', async () => {

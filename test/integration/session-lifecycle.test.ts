@@ -79,6 +79,23 @@ describe('session lifecycle', () => {
     expect(closes.map((l) => [l.proto, l.reason]).sort()).toEqual([['imap', 'TLS handshake failed'], ['pop3', 'TLS handshake failed']]);
   });
 
+  it('ends a piped session when the client leaves without waiting for the last answers', async () => {
+    // Found by the garbage-upstream test: the upstream, unpiped and paused once the client was
+    // gone, never read the server's own close, and the session stayed open for good.
+    stack = await startStack({ messages: [Buffer.from(`Subject: big\r\n\r\n${'x'.repeat(4 * 1024 * 1024)}\r\n`)] });
+    for (const protocol of ['imap', 'pop3'] as const) {
+      const client = await WireClient.open(stack.port(protocol));
+      await client.line();
+      client.send(protocol === 'imap' ? `a LOGIN ${USER} {${Buffer.byteLength(PASSWORD)}+}\r\n${PASSWORD}\r\n` : `USER ${USER}\r\nPASS ${PASSWORD}\r\n`);
+      await client.until(protocol === 'imap' ? /^a OK/ : /^\+OK Logged in/);
+      // Ask for 4 MiB, say goodbye, and leave at once, as a job that does not wait would.
+      client.send(protocol === 'imap' ? 'b SELECT INBOX\r\nc FETCH 1 BODY[]\r\nd LOGOUT\r\n' : 'RETR 1\r\nQUIT\r\n');
+      client.socket.end();
+    }
+    for (let tries = 0; stack.proxy.activeSessions() > 0 && tries < 100; tries++) await new Promise((resolve) => setTimeout(resolve, 25));
+    expect(stack.proxy.activeSessions()).toBe(0);
+  });
+
   it('closes the upstream when the client goes away', async () => {
     stack = await startStack();
     const client = await imapLoggedIn(stack);
