@@ -87,6 +87,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         audience,
       },
       dropConnections,
+      openConnections: () => connections.size,
       async close() {
         entra.cancelPending();
         entra.server.closeAllConnections();

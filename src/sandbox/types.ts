@@ -83,6 +83,8 @@ export interface Sandbox {
   tokenSigning: { kid: string; publicKeyPem: string; issuer: string; audience: string };
   /** Abruptly destroys every open IMAP/POP3/SMTP client connection. */
   dropConnections(): void;
+  /** How many IMAP/POP3/SMTP client connections are open now. */
+  openConnections(): number;
   /** Closes all servers and connections. */
   close(): Promise<void>;
 }
