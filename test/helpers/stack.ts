@@ -142,3 +142,20 @@ export async function curl(args: string[], input?: Buffer): Promise<{ stdout: Bu
     else child.stdin!.end();
   });
 }
+
+/**
+ * After a test's clients are gone: waits (up to `waitMs`) for the proxy to hold no session,
+ * then reports what should be empty. The log lines of a session that never closed show
+ * what it got before it stuck.
+ */
+export async function leftovers(stack: Stack, waitMs = 5_000): Promise<{ openSessions: unknown[]; active: number; errors: unknown[] }> {
+  const deadline = Date.now() + waitMs;
+  while (stack.proxy.activeSessions() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+  const entries = stack.logs.map((line) => JSON.parse(line) as { sid?: string; event?: string; level: number });
+  const closed = new Set(entries.filter((e) => e.event === 'close').map((e) => e.sid));
+  return {
+    openSessions: entries.filter((e) => e.sid && !closed.has(e.sid)),
+    active: stack.proxy.activeSessions(),
+    errors: entries.filter((e) => e.level >= 50),
+  };
+}
