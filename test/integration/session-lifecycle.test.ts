@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { PASSWORD, python, startStack, USER, type Stack } from '../helpers/stack.js';
+import { leftovers, PASSWORD, python, startStack, USER, type Stack } from '../helpers/stack.js';
 import { WireClient } from '../helpers/wire.js';
 
 let stack: Stack | undefined;
@@ -143,6 +143,27 @@ describe('session lifecycle', () => {
     expect(await client.line()).toBe('421 4.4.2 Connection to the mail server was lost, try again');
     await client.ended();
     expect(stack.sandbox.messages('ap@contoso.test')).toEqual([]);
+  });
+
+  it('SMTP: a client that leaves in the middle of DATA gets no half message delivered', async () => {
+    stack = await startStack();
+    stack.sandbox.addMailbox('ap@contoso.test');
+    for (const leave of ['destroy', 'end'] as const) {
+      const client = await WireClient.open(stack.port('smtp'));
+      await client.line();
+      client.send(`EHLO test\r\nAUTH PLAIN ${Buffer.from(`\0${USER}\0${PASSWORD}`).toString('base64')}\r\n`);
+      await client.until(/^235 /);
+      client.send('MAIL FROM:<invoices@contoso.test>\r\nRCPT TO:<ap@contoso.test>\r\nDATA\r\n');
+      await client.until(/^354 /);
+      client.send(`Subject: cut short\r\n\r\n${'half a message\r\n'.repeat(20_000)}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      if (leave === 'destroy') client.close();
+      else client.socket.end();
+      await client.ended().catch(() => undefined);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(stack.sandbox.messages('ap@contoso.test')).toEqual([]);
+    expect(await leftovers(stack)).toEqual({ openSessions: [], active: 0, errors: [] });
   });
 
   it('renews a token before it gets too short for a new session', async () => {
