@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PASSWORD, startStack, USER, type Stack } from '../helpers/stack.js';
+import { leftovers, PASSWORD, startStack, USER, type Stack } from '../helpers/stack.js';
 import { WireClient } from '../helpers/wire.js';
 
 let stack: Stack;
@@ -27,4 +27,9 @@ describe('a burst of logins', () => {
     expect(stack.sandbox.stats.tokenRequests).toBe(1);
     expect(stack.sandbox.stats.imapLogins).toBe(1000);
   }, 120_000);
+});
+
+// Runs last in this file: whatever the tests above did, nothing may be left behind.
+it('leaves no session open and logs nothing at error level', async () => {
+  expect(await leftovers(stack)).toEqual({ openSessions: [], active: 0, errors: [] });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../helpers/digest.js';
-import { curl, PASSWORD, python, sampleMessage, startStack, USER, type Stack } from '../helpers/stack.js';
+import { leftovers, curl, PASSWORD, python, sampleMessage, startStack, USER, type Stack } from '../helpers/stack.js';
 import { WireClient } from '../helpers/wire.js';
 
 const messages = [sampleMessage('First'), sampleMessage('Second', '.leading dot\r\nÜmlaut body\r\n')];
@@ -177,4 +177,9 @@ describe('IMAP conversation before login', () => {
     expect(Buffer.concat(received).toString()).toBe('c OK NOOP completed.\r\n');
     secure.destroy();
   });
+});
+
+// Runs last in this file: whatever the tests above did, nothing may be left behind.
+it('leaves no session open and logs nothing at error level', async () => {
+  expect(await leftovers(stack)).toEqual({ openSessions: [], active: 0, errors: [] });
 });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../helpers/digest.js';
-import { MAILBOX, python, startStack, type Stack } from '../helpers/stack.js';
+import { leftovers, MAILBOX, python, startStack, type Stack } from '../helpers/stack.js';
 
 /** A 24 MiB message: base64 lines like a real attachment, CRLF line ends, some lines starting with ".". */
 function largeMessage(subject: string): Buffer {
@@ -36,4 +36,9 @@ describe('large messages arrive byte for byte', () => {
     const stored = stack.sandbox.messages(MAILBOX).find((m) => m.includes('Subject: big upload'));
     expect(stored && sha256(stored)).toBe(sha256(upload));
   }, 120_000);
+});
+
+// Runs last in this file: whatever the tests above did, nothing may be left behind.
+it('leaves no session open and logs nothing at error level', async () => {
+  expect(await leftovers(stack)).toEqual({ openSessions: [], active: 0, errors: [] });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../helpers/digest.js';
-import { curl, PASSWORD, python, sampleMessage, startStack, USER, type Stack } from '../helpers/stack.js';
+import { leftovers, curl, PASSWORD, python, sampleMessage, startStack, USER, type Stack } from '../helpers/stack.js';
 import { WireClient } from '../helpers/wire.js';
 
 const messages = [sampleMessage('One'), sampleMessage('Two', '.dot first\r\n..two dots\r\n')];
@@ -83,4 +83,9 @@ describe('POP3', () => {
     expect(await client.line()).toBe('-ERR [AUTH] Use STLS first.');
     client.close();
   });
+});
+
+// Runs last in this file: whatever the tests above did, nothing may be left behind.
+it('leaves no session open and logs nothing at error level', async () => {
+  expect(await leftovers(stack)).toEqual({ openSessions: [], active: 0, errors: [] });
 });

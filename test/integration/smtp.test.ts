@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { curl, MAILBOX, PASSWORD, python, startStack, USER, type Stack } from '../helpers/stack.js';
+import { leftovers, curl, MAILBOX, PASSWORD, python, startStack, USER, type Stack } from '../helpers/stack.js';
 import { WireClient } from '../helpers/wire.js';
 
 let stack: Stack;
@@ -137,4 +137,9 @@ describe('SMTP', () => {
       expect(delivered()).toContain(message(subject));
     }
   });
+});
+
+// Runs last in this file: whatever the tests above did, nothing may be left behind.
+it('leaves no session open and logs nothing at error level', async () => {
+  expect(await leftovers(stack)).toEqual({ openSessions: [], active: 0, errors: [] });
 });
