@@ -32,7 +32,7 @@ describe('session lifecycle', () => {
   });
 
   it('says goodbye to a client that stays silent before login, on every protocol, but never cuts a piped session', async () => {
-    stack = await startStack({ config: { clients: { idleTimeoutMs: 400 } } });
+    stack = await startStack({ config: { clients: { idleTimeoutMs: 1000 } } });
     const loggedIn = await imapLoggedIn(stack);
 
     const imap = await WireClient.open(stack.port('imap'));
@@ -73,7 +73,7 @@ describe('session lifecycle', () => {
     expect(await pop3.line()).toMatch(/^\+OK/);
     imap.close();
     pop3.close();
-    for (let tries = 0; stack.proxy.activeSessions() > 0 && tries < 40; tries++) await new Promise((resolve) => setTimeout(resolve, 25));
+    for (let tries = 0; stack.proxy.activeSessions() > 0 && tries < 200; tries++) await new Promise((resolve) => setTimeout(resolve, 25));
     expect(stack.proxy.activeSessions()).toBe(0);
     const closes = stack.logs.map((l) => JSON.parse(l)).filter((l) => l.event === 'close');
     expect(closes.map((l) => [l.proto, l.reason]).sort()).toEqual([['imap', 'TLS handshake failed'], ['pop3', 'TLS handshake failed']]);
@@ -92,7 +92,7 @@ describe('session lifecycle', () => {
       client.send(protocol === 'imap' ? 'b SELECT INBOX\r\nc FETCH 1 BODY[]\r\nd LOGOUT\r\n' : 'RETR 1\r\nQUIT\r\n');
       client.socket.end();
     }
-    for (let tries = 0; stack.proxy.activeSessions() > 0 && tries < 100; tries++) await new Promise((resolve) => setTimeout(resolve, 25));
+    for (let tries = 0; stack.proxy.activeSessions() > 0 && tries < 200; tries++) await new Promise((resolve) => setTimeout(resolve, 25));
     expect(stack.proxy.activeSessions()).toBe(0);
   });
 
