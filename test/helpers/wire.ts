@@ -2,24 +2,28 @@ import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 
 /**
- * A scripted line client for conversation tests: send exact bytes, read exact lines, the
- * way the RFCs write exchanges ("C: a1 LOGIN {5}" / "S: + Ready").
+ * A scripted line client for conversation tests, against the proxy or the sandbox: send exact
+ * bytes, read exact lines or byte counts, the way the RFCs write exchanges ("C: a1 LOGIN {5}" /
+ * "S: + Ready"). Lines are decoded as Latin-1, one character per byte, so they can be turned
+ * back into the bytes the server sent.
  */
 export class WireClient {
+  #socket: Socket;
   #buffer = Buffer.alloc(0);
   #waiters: (() => void)[] = [];
   #closed = false;
+  readonly #onData = (chunk: Buffer) => {
+    this.#buffer = Buffer.concat([this.#buffer, chunk]);
+    this.#wake();
+  };
+  readonly #onClose = () => {
+    this.#closed = true;
+    this.#wake();
+  };
 
-  private constructor(readonly socket: Socket) {
-    socket.on('data', (chunk: Buffer) => {
-      this.#buffer = Buffer.concat([this.#buffer, chunk]);
-      this.#wake();
-    });
-    socket.on('close', () => {
-      this.#closed = true;
-      this.#wake();
-    });
-    socket.on('error', () => {});
+  private constructor(socket: Socket) {
+    this.#socket = socket;
+    this.#attach(socket);
   }
 
   /** `localAddress`: another loopback address (127.0.0.2, ...) to be a different client machine. */
@@ -33,12 +37,30 @@ export class WireClient {
     });
   }
 
+  /** The connection now (a TLS socket after startTls). */
+  get socket(): Socket {
+    return this.#socket;
+  }
+
   get closed(): boolean {
     return this.#closed;
   }
 
-  send(text: string | Buffer): void {
-    this.socket.write(text);
+  /** Client side of STARTTLS / STLS on this connection. */
+  async startTls(ca: string): Promise<void> {
+    this.#socket.off('data', this.#onData);
+    this.#socket.off('close', this.#onClose);
+    const secure = tlsConnect({ socket: this.#socket, ca, servername: 'localhost' });
+    await new Promise((resolve, reject) => {
+      secure.once('secureConnect', resolve);
+      secure.once('error', reject);
+    });
+    this.#socket = secure;
+    this.#attach(secure);
+  }
+
+  send(data: string | Buffer): void {
+    this.#socket.write(data);
   }
 
   /** Next CRLF-terminated line, without CRLF. */
@@ -47,13 +69,25 @@ export class WireClient {
     for (;;) {
       const end = this.#buffer.indexOf('\r\n');
       if (end !== -1) {
-        const line = this.#buffer.subarray(0, end).toString('utf8');
+        const line = this.#buffer.subarray(0, end).toString('latin1');
         this.#buffer = this.#buffer.subarray(end + 2);
         return line;
       }
-      if (this.#closed) throw new Error(`connection closed; unread: ${JSON.stringify(this.#buffer.toString())}`);
+      if (this.#closed) throw new Error(`connection closed; unread: ${JSON.stringify(this.#buffer.toString('latin1'))}`);
       await this.#wait(deadline);
     }
+  }
+
+  /** Exactly `count` bytes (an IMAP literal, say). */
+  async bytes(count: number, timeoutMs = 10_000): Promise<Buffer> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#buffer.length < count) {
+      if (this.#closed) throw new Error(`connection closed before ${count} bytes; unread: ${JSON.stringify(this.#buffer.toString('latin1'))}`);
+      await this.#wait(deadline);
+    }
+    const data = this.#buffer.subarray(0, count);
+    this.#buffer = this.#buffer.subarray(count);
+    return data;
   }
 
   /** Lines up to and including the first one matching `last`. */
@@ -73,12 +107,18 @@ export class WireClient {
   }
 
   close(): void {
-    this.socket.destroy();
+    this.#socket.destroy();
+  }
+
+  #attach(socket: Socket): void {
+    socket.on('data', this.#onData);
+    socket.on('close', this.#onClose);
+    socket.on('error', () => {});
   }
 
   #wait(deadline: number): Promise<void> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out; unread: ${JSON.stringify(this.#buffer.toString().slice(0, 200))}`)), Math.max(0, deadline - Date.now()));
+      const timer = setTimeout(() => reject(new Error(`timed out; unread: ${JSON.stringify(this.#buffer.toString('latin1').slice(0, 200))}`)), Math.max(0, deadline - Date.now()));
       this.#waiters.push(() => {
         clearTimeout(timer);
         resolve();

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
-import { accessToken, tenantWithMailbox, Wire, xoauth2 } from './helpers.js';
+import { accessToken, tenantWithMailbox, xoauth2 } from './helpers.js';
+import { WireClient } from '../helpers/wire.js';
 
 const MAILBOX = 'invoices@contoso.test';
 const messages = [
@@ -15,13 +16,13 @@ beforeAll(async () => {
 });
 afterAll(() => sandbox?.close());
 
-async function connect(): Promise<Wire> {
-  const wire = await Wire.tls(sandbox.imap.port, sandbox.caPem);
+async function connect(): Promise<WireClient> {
+  const wire = await WireClient.open(sandbox.imap.port, { tls: true, ca: sandbox.caPem });
   expect(await wire.line()).toMatch(/^\* OK The Microsoft Exchange IMAP4 service is ready\. \[[A-Za-z0-9+/=]+\]$/);
   return wire;
 }
 
-async function loggedIn(user = MAILBOX, bearer = token): Promise<Wire> {
+async function loggedIn(user = MAILBOX, bearer = token): Promise<WireClient> {
   const wire = await connect();
   wire.send(`a1 AUTHENTICATE XOAUTH2 ${xoauth2(user, bearer)}\r\n`);
   expect(await wire.line()).toBe('a1 OK AUTHENTICATE completed.');
@@ -150,7 +151,7 @@ describe('fake Exchange IMAP', () => {
       const shortApp = short.registerApp({});
       short.addMailbox(MAILBOX);
       short.grantFullAccess(MAILBOX, shortApp.objectId);
-      const wire = await Wire.tls(short.imap.port, short.caPem);
+      const wire = await WireClient.open(short.imap.port, { tls: true, ca: short.caPem });
       await wire.line();
       wire.send(`a AUTHENTICATE XOAUTH2 ${xoauth2(MAILBOX, await accessToken(short, shortApp))}\r\n`);
       expect(await wire.line()).toBe('a OK AUTHENTICATE completed.');

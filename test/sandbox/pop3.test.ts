@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../src/sandbox/index.js';
-import { accessToken, tenantWithMailbox, Wire, xoauth2 } from './helpers.js';
+import { accessToken, tenantWithMailbox, xoauth2 } from './helpers.js';
+import { WireClient } from '../helpers/wire.js';
 
 const MAILBOX = 'invoices@contoso.test';
 const messages = [
@@ -15,14 +16,14 @@ beforeAll(async () => {
 });
 afterAll(() => sandbox?.close());
 
-async function connect(): Promise<Wire> {
-  const wire = await Wire.tls(sandbox.pop3.port, sandbox.caPem);
+async function connect(): Promise<WireClient> {
+  const wire = await WireClient.open(sandbox.pop3.port, { tls: true, ca: sandbox.caPem });
   expect(await wire.line()).toMatch(/^\+OK The Microsoft Exchange POP3 service is ready\. \[[A-Za-z0-9+/=]+\]$/);
   return wire;
 }
 
 /** A multi-line answer's data, dot-unstuffed, as the client will see it. */
-async function multiline(wire: Wire): Promise<Buffer> {
+async function multiline(wire: WireClient): Promise<Buffer> {
   const lines = await wire.until(/^\.$/);
   return Buffer.from(lines.slice(0, -1).map((l) => `${l.startsWith('.') ? l.slice(1) : l}\r\n`).join(''), 'latin1');
 }

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox, type SandboxApp } from '../../src/sandbox/index.js';
-import { accessToken, httpsJson, tokenPath, Wire, xoauth2 } from './helpers.js';
+import { accessToken, httpsJson, tokenPath, xoauth2 } from './helpers.js';
+import { WireClient } from '../helpers/wire.js';
 
 const MAILBOX = 'invoices@contoso.test';
 let sandbox: Sandbox;
@@ -17,7 +18,7 @@ afterAll(() => sandbox?.close());
 
 describe('bad input gets a protocol answer, never a crash', () => {
   it('IMAP: malformed commands, an over-long line, an oversized literal', async () => {
-    const wire = await Wire.tls(sandbox.imap.port, sandbox.caPem);
+    const wire = await WireClient.open(sandbox.imap.port, { tls: true, ca: sandbox.caPem });
     await wire.line();
     wire.send('\r\na SELECT INBOX\r\nb FETCH 1 (BODY[\r\nc LOGIN "unterminated\r\nd UID\r\ne AUTHENTICATE\r\n');
     expect(await wire.until(/^e /)).toEqual([
@@ -50,10 +51,10 @@ describe('bad input gets a protocol answer, never a crash', () => {
   it('survives random bytes on every port, then still serves a login', async () => {
     const junk = () => Buffer.concat([randomBytes(4096), Buffer.from('\r\n'), randomBytes(70_000), Buffer.from('\r\n.\r\nQUIT\r\n')]);
     const wires = await Promise.all([
-      Wire.tls(sandbox.imap.port, sandbox.caPem),
-      Wire.tls(sandbox.pop3.port, sandbox.caPem),
-      Wire.plain(sandbox.smtp.port),
-      Wire.plain(sandbox.imap.port), // plain text to a TLS port
+      WireClient.open(sandbox.imap.port, { tls: true, ca: sandbox.caPem }),
+      WireClient.open(sandbox.pop3.port, { tls: true, ca: sandbox.caPem }),
+      WireClient.open(sandbox.smtp.port),
+      WireClient.open(sandbox.imap.port), // plain text to a TLS port
     ]);
     for (const wire of wires) wire.send(junk());
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -61,7 +62,7 @@ describe('bad input gets a protocol answer, never a crash', () => {
     const http = await httpsJson(sandbox, tokenPath(sandbox), { client_id: '%%%', grant_type: 'client_credentials' });
     expect(http.status).toBe(400);
 
-    const wire = await Wire.tls(sandbox.pop3.port, sandbox.caPem);
+    const wire = await WireClient.open(sandbox.pop3.port, { tls: true, ca: sandbox.caPem });
     await wire.line();
     wire.send(`AUTH XOAUTH2 ${xoauth2(MAILBOX, await accessToken(sandbox, app))}\r\n`);
     expect(await wire.line()).toBe('+OK User successfully authenticated.');

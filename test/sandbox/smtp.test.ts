@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../src/sandbox/index.js';
-import { accessToken, tenantWithMailbox, Wire, xoauth2 } from './helpers.js';
+import { accessToken, tenantWithMailbox, xoauth2 } from './helpers.js';
+import { WireClient } from '../helpers/wire.js';
 
 const SENDER = 'invoices@contoso.test';
 const RECIPIENT = 'ap@contoso.test';
@@ -13,13 +14,13 @@ beforeAll(async () => {
 });
 afterAll(() => sandbox?.close());
 
-async function ehlo(wire: Wire): Promise<string[]> {
+async function ehlo(wire: WireClient): Promise<string[]> {
   wire.send('EHLO client.example\r\n');
   return wire.until(/^250 /);
 }
 
-async function secured(): Promise<Wire> {
-  const wire = await Wire.plain(sandbox.smtp.port);
+async function secured(): Promise<WireClient> {
+  const wire = await WireClient.open(sandbox.smtp.port);
   expect(await wire.line()).toMatch(/^220 \S+ Microsoft ESMTP MAIL Service ready at /);
   await ehlo(wire);
   wire.send('STARTTLS\r\n');
@@ -30,7 +31,7 @@ async function secured(): Promise<Wire> {
 
 describe('fake Exchange SMTP submission', () => {
   it('requires STARTTLS before AUTH, then delivers byte for byte after XOAUTH2', async () => {
-    const wire = await Wire.plain(sandbox.smtp.port);
+    const wire = await WireClient.open(sandbox.smtp.port);
     await wire.line();
     const before = await ehlo(wire);
     expect(before.slice(1)).toEqual(['250-SIZE 157286400', '250-PIPELINING', '250-DSN', '250-ENHANCEDSTATUSCODES', '250-STARTTLS', '250-8BITMIME', '250-BINARYMIME', '250-CHUNKING', '250 SMTPUTF8']);
@@ -100,7 +101,7 @@ describe('fake Exchange SMTP submission', () => {
 
   it('drops every open connection on dropConnections()', async () => {
     const wire = await secured();
-    const imap = await Wire.tls(sandbox.imap.port, sandbox.caPem);
+    const imap = await WireClient.open(sandbox.imap.port, { tls: true, ca: sandbox.caPem });
     await imap.line();
     sandbox.dropConnections();
     await wire.ended();
