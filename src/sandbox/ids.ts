@@ -12,8 +12,3 @@ export function randomClientSecret(): string {
   for (const byte of bytes) body += alphabet[byte % alphabet.length];
   return `${body.slice(0, 3)}8Q~${body.slice(3, 37)}`;
 }
-
-export const base64url = (data: Buffer | string): string => Buffer.from(data).toString('base64url');
-
-/** An opaque id like the ones Exchange puts in greetings and Entra in trace ids. */
-export const randomToken = (bytes = 16): string => randomBytes(bytes).toString('base64url');
