@@ -87,15 +87,17 @@ export async function login<U>(ctx: ProxyContext, attempt: LoginAttempt, log: Lo
     ctx.metrics.logins.add({ protocol, result: 'ok', reason: '' });
     return { ok: true, account, upstream };
   } catch (error) {
-    const outcome = failure(error, account, protocol, userLog);
-    ctx.metrics.logins.add({ protocol, result: outcome.kind, reason: reasonLabel(error) });
+    const reason = reasonLabel(error);
+    const outcome = failure(error, reason, account, protocol, userLog);
+    ctx.metrics.logins.add({ protocol, result: outcome.kind, reason });
     return outcome;
   }
 }
 
-function failure(error: unknown, account: AccountConfig, protocol: Protocol, log: Logger): Exclude<LoginOutcome<never>, { ok: true } | { kind: 'denied' }> {
+/** Logs why the login failed (`label`, as in the metrics) and words the client's answer. */
+function failure(error: unknown, label: string, account: AccountConfig, protocol: Protocol, log: Logger): Exclude<LoginOutcome<never>, { ok: true } | { kind: 'denied' }> {
   if (error instanceof TokenError) {
-    log.warn({ event: 'auth.fail', reason: 'token', temporary: error.temporary, cause: error.detail }, `no access token: ${error.reason}`);
+    log.warn({ event: 'auth.fail', reason: label, temporary: error.temporary, cause: error.detail }, `no access token: ${error.reason}`);
     return { ok: false, kind: error.temporary ? 'temporary' : 'permanent', reason: error.reason };
   }
   if (error instanceof UpstreamError) {
@@ -104,7 +106,7 @@ function failure(error: unknown, account: AccountConfig, protocol: Protocol, log
       : error.kind === 'not-connected'
         ? `the service principal has no access to ${account.mailbox}: Add-MailboxPermission -AccessRights FullAccess`
         : undefined;
-    log.warn({ event: 'auth.fail', reason: `upstream-${error.kind}`, temporary: error.temporary, cause: error.message, serverReply: error.serverReply, hint }, 'upstream login failed');
+    log.warn({ event: 'auth.fail', reason: label, temporary: error.temporary, cause: error.message, serverReply: error.serverReply, hint }, 'upstream login failed');
     const reason = error.kind === 'rejected'
       ? `Exchange Online refused the token for ${account.mailbox}`
       : error.kind === 'not-connected'
@@ -112,7 +114,7 @@ function failure(error: unknown, account: AccountConfig, protocol: Protocol, log
         : 'mail server unavailable, try again later';
     return { ok: false, kind: error.temporary ? 'temporary' : 'permanent', reason };
   }
-  log.error({ event: 'auth.fail', reason: 'internal', err: error }, 'login failed unexpectedly');
+  log.error({ event: 'auth.fail', reason: label, err: error }, 'login failed unexpectedly');
   return { ok: false, kind: 'temporary', reason: 'internal error, try again later' };
 }
 
