@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Metrics } from './metrics.js';
 import { AccountDirectory } from './accounts.js';
 import { FailedLoginLimiter } from './failed-logins.js';
+import { PasswordCheckQueue } from './password-check-queue.js';
 import type { ProxyConfig } from './config/types.js';
 import { createTokenProviders, type TokenProvider, type TokenProviderOptions } from './tokens/provider.js';
 import { UpstreamConnector, type ConnectorOptions } from './upstream/connector.js';
@@ -22,13 +23,22 @@ export interface ProxyContext {
 export function createProxyContext(config: ProxyConfig, log: Logger, metrics: Metrics): ProxyContext {
   return {
     config,
-    accounts: new AccountDirectory(config.accounts),
+    accounts: new AccountDirectory(config.accounts, passwordChecks(config)),
     failedLogins: new FailedLoginLimiter(config.clients.maxFailedLogins, config.clients.failedLoginWindowMs),
     tokens: createTokenProviders(config.apps, tokenOptions(config, log, metrics)),
     connector: new UpstreamConnector(connectorOptions(config, metrics)),
     log,
     metrics,
   };
+}
+
+/**
+ * Two scrypt runs at a time leave two of libuv's four threads to DNS lookups and file reads.
+ * One client address may fill a quarter of the queue, so a guesser cannot fill it alone.
+ */
+function passwordChecks(config: ProxyConfig): PasswordCheckQueue {
+  const { maxQueuedPasswordChecks } = config.clients;
+  return new PasswordCheckQueue(2, maxQueuedPasswordChecks, Math.max(1, Math.floor(maxQueuedPasswordChecks / 4)));
 }
 
 /** How token requests go out (shared with doctor, so it checks the path the proxy uses). */

@@ -1,7 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { AccountConfig, Protocol } from './config/types.js';
 import type { LoginFailureReason } from './accounts.js';
 import type { ProxyContext } from './context.js';
+import { PasswordChecksBusyError } from './password-check-queue.js';
 import type { BasicCredentials } from './sasl/index.js';
 import { REQUIRED_ROLE } from './tokens/claims.js';
 import { TokenError } from './tokens/errors.js';
@@ -29,6 +31,8 @@ export interface LoginAttempt {
   credentials: BasicCredentials;
   protocol: Protocol;
   clientAddress: string;
+  /** Failed logins on this connection before this one: the failure delay grows with them. */
+  previousFailures?: number;
 }
 
 /** Failures that look like guessing; the others come after a correct password. */
@@ -40,27 +44,10 @@ const GUESSES: ReadonlySet<LoginFailureReason> = new Set(['wrong-password', 'unk
  */
 export async function login<U>(ctx: ProxyContext, attempt: LoginAttempt, log: Logger, openUpstream: UpstreamLogin<U>): Promise<LoginOutcome<U>> {
   const started = Date.now();
-  const { credentials, protocol, clientAddress } = attempt;
-  const denied = (reason: LoginFailureReason | 'too-many-failures', details: Record<string, unknown> = {}): LoginOutcome<U> => {
-    log.warn({ event: 'auth.fail', user: credentials.username, reason, ...details }, 'local authentication failed');
-    ctx.metrics.logins.add({ protocol, result: 'denied', reason });
-    return { ok: false, kind: 'denied' };
-  };
-  // A locked-out pair gets the same answer as a wrong password, and costs no scrypt run.
-  const lockedUntil = ctx.failedLogins.lockedUntil(clientAddress, credentials.username);
-  if (lockedUntil !== undefined) {
-    return denied('too-many-failures', { lockedUntil: new Date(lockedUntil).toISOString(), hint: `${ctx.failedLogins.maxFailures} failed logins from ${clientAddress}: refused until then (clients.maxFailedLogins)` });
-  }
-  const check = await ctx.accounts.check(credentials, protocol);
-  if (!check.ok) {
-    if (GUESSES.has(check.reason)) ctx.failedLogins.failed(clientAddress, credentials.username);
-    const hint = check.reason === 'not-utf8'
-      ? 'the client sent a username or password that is not UTF-8 (javax.mail before 1.6 sends Latin-1 over SMTP AUTH); give this account an ASCII-only password'
-      : undefined;
-    return denied(check.reason, hint ? { hint } : {});
-  }
-  ctx.failedLogins.succeeded(clientAddress, credentials.username);
-  const { account } = check;
+  const { protocol } = attempt;
+  const local = await checkLocally(ctx, attempt, log);
+  if (!local.ok) return local.outcome;
+  const { account } = local;
   const userLog = log.child({ user: account.username, mailbox: account.mailbox, app: account.app });
   userLog.info({ event: 'auth.local.ok' }, 'local credentials accepted');
 
@@ -92,6 +79,68 @@ export async function login<U>(ctx: ProxyContext, attempt: LoginAttempt, log: Lo
     ctx.metrics.logins.add({ protocol, result: outcome.kind, reason });
     return outcome;
   }
+}
+
+type LocalCheck = { ok: true; account: AccountConfig } | { ok: false; outcome: Exclude<LoginOutcome<never>, { ok: true }> };
+
+/**
+ * The local half of a login: lockout, password check (bounded queue), failure delay. Every
+ * refusal looks the same to the client and takes at least the failure delay, so neither the
+ * answer nor its timing tells a guesser which usernames exist or that it got locked out.
+ */
+async function checkLocally(ctx: ProxyContext, attempt: LoginAttempt, log: Logger): Promise<LocalCheck> {
+  const { credentials, protocol, clientAddress } = attempt;
+  const connectionFailures = (attempt.previousFailures ?? 0) + 1;
+  const denied = async (reason: LoginFailureReason | 'too-many-failures', pairFailures: number, details: Record<string, unknown> = {}): Promise<LocalCheck> => {
+    log.warn({ event: 'auth.fail', ...loggableUser(ctx, credentials.username), reason, ...details }, 'local authentication failed');
+    ctx.metrics.logins.add({ protocol, result: 'denied', reason });
+    await sleep(failureDelayMs(ctx.config.clients.failedLoginDelayMs, Math.max(pairFailures, connectionFailures)));
+    return { ok: false, outcome: { ok: false, kind: 'denied' } };
+  };
+  const admission = ctx.failedLogins.begin(clientAddress, credentials.username, ctx.accounts.fingerprint(credentials));
+  // A locked-out pair gets the same answer as a wrong password, and costs no scrypt run.
+  if (admission.locked) {
+    return denied('too-many-failures', admission.failures, { lockedUntil: new Date(admission.until).toISOString(), hint: `${ctx.failedLogins.maxFailures} failed logins from ${clientAddress}: refused until then (clients.maxFailedLogins)` });
+  }
+  const { ticket } = admission;
+  let check: Awaited<ReturnType<ProxyContext['accounts']['check']>>;
+  try {
+    check = await ctx.accounts.check(credentials, protocol, clientAddress);
+  } catch (error) {
+    ticket.abandoned();
+    if (!(error instanceof PasswordChecksBusyError)) throw error;
+    log.warn({ event: 'auth.busy', hint: 'too many password checks are waiting (clients.maxQueuedPasswordChecks); many clients logging in for the first time at once, or someone guessing' }, 'password check refused: queue full');
+    ctx.metrics.logins.add({ protocol, result: 'temporary', reason: 'busy' });
+    return { ok: false, outcome: { ok: false, kind: 'temporary', reason: 'too many logins at once, try again later' } };
+  }
+  if (!check.ok) {
+    const pairFailures = GUESSES.has(check.reason) ? ticket.failed() : (ticket.abandoned(), 0);
+    const hint = check.reason === 'not-utf8'
+      ? 'the client sent a username or password that is not UTF-8 (javax.mail before 1.6 sends Latin-1 over SMTP AUTH); give this account an ASCII-only password'
+      : undefined;
+    return denied(check.reason, pairFailures, hint ? { hint } : {});
+  }
+  ticket.succeeded();
+  return { ok: true, account: check.account };
+}
+
+/** Longest wait before a failed login is answered, however many failures came before. */
+const MAX_FAILURE_DELAY_MS = 15_000;
+
+/** `base` for the first failure, doubling with each further one, up to MAX_FAILURE_DELAY_MS. */
+export function failureDelayMs(base: number, failures: number): number {
+  if (base === 0) return 0;
+  return Math.min(base * 2 ** Math.min(Math.max(failures, 1) - 1, 16), Math.max(base, MAX_FAILURE_DELAY_MS));
+}
+
+/**
+ * A configured username is logged as is. Anything else may be a password typed into the
+ * username field, so it is logged only as its length and a keyed hash (equal names, equal
+ * hash, within this process).
+ */
+function loggableUser(ctx: ProxyContext, username: string): Record<string, unknown> {
+  if (ctx.accounts.knows(username)) return { user: username };
+  return { unknownUser: { length: [...username].length, hash: ctx.accounts.hashUsername(username) } };
 }
 
 /** Logs why the login failed (`label`, as in the metrics) and words the client's answer. */

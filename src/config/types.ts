@@ -92,6 +92,12 @@ export interface ProxyConfig {
     /** Failed logins of one username from one address, within the window, before a lockout (0: never). */
     maxFailedLogins: number;
     failedLoginWindowMs: number;
+    /** Failed logins one connection may make before it is closed. */
+    maxLoginAttemptsPerConnection: number;
+    /** The answer to a failed login waits this long, doubling with each further failure (0: no wait). */
+    failedLoginDelayMs: number;
+    /** Password checks that may wait for a turn (scrypt runs two at a time); past it, "try later". */
+    maxQueuedPasswordChecks: number;
   };
   log: { level: LogLevel; format: 'auto' | 'json' | 'pretty' };
   /** Optional HTTP listener for /healthz, /readyz and /metrics; absent means off. */

@@ -100,12 +100,16 @@ export function validateConfig(raw: Json, baseDir: string, source = 'config'): P
   };
 
   const clientsRaw = v.object(root.clients ?? {}, 'clients') ?? {};
-  v.unknownKeys(clientsRaw, 'clients', ['idleTimeoutMs', 'maxFailedLogins', 'failedLoginWindowMs']);
+  v.unknownKeys(clientsRaw, 'clients', ['idleTimeoutMs', 'maxFailedLogins', 'failedLoginWindowMs', 'maxLoginAttemptsPerConnection', 'failedLoginDelayMs', 'maxQueuedPasswordChecks']);
   const clients = {
     // 10 minutes: RFC 1939's minimum for a POP3 autologout timer, and above RFC 5321's 5 for SMTP.
     idleTimeoutMs: v.positiveInt(clientsRaw.idleTimeoutMs ?? 600_000, 'clients.idleTimeoutMs'),
     maxFailedLogins: clientsRaw.maxFailedLogins === 0 ? 0 : v.positiveInt(clientsRaw.maxFailedLogins ?? 10, 'clients.maxFailedLogins'),
     failedLoginWindowMs: v.positiveInt(clientsRaw.failedLoginWindowMs ?? 300_000, 'clients.failedLoginWindowMs'),
+    // Dovecot's login processes close after 3 failed attempts too.
+    maxLoginAttemptsPerConnection: v.positiveInt(clientsRaw.maxLoginAttemptsPerConnection ?? 3, 'clients.maxLoginAttemptsPerConnection'),
+    failedLoginDelayMs: clientsRaw.failedLoginDelayMs === 0 ? 0 : v.positiveInt(clientsRaw.failedLoginDelayMs ?? 1000, 'clients.failedLoginDelayMs'),
+    maxQueuedPasswordChecks: v.positiveInt(clientsRaw.maxQueuedPasswordChecks ?? 64, 'clients.maxQueuedPasswordChecks'),
   };
 
   const tokensRaw = v.object(root.tokens ?? {}, 'tokens') ?? {};

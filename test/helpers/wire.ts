@@ -37,6 +37,13 @@ export class WireClient {
     });
   }
 
+  /** Reads from a connection the test opened itself (one it kept paused until now, say). */
+  static over(socket: Socket): WireClient {
+    const client = new WireClient(socket);
+    socket.resume();
+    return client;
+  }
+
   /** The connection now (a TLS socket after startTls). */
   get socket(): Socket {
     return this.#socket;
