@@ -144,7 +144,12 @@ export abstract class LineFront<U extends UpstreamSession> {
     this.state = 'busy';
     this.socket.pause();
     const { ctx, log } = this.env;
-    login(ctx, { credentials, protocol, clientAddress: this.socket.remoteAddress ?? '' }, log, openUpstream).then((outcome) => {
+    // A login waiting for a free upstream session gives up when the client leaves.
+    const clientLeft = new AbortController();
+    const onLeave = () => clientLeft.abort();
+    this.socket.once('close', onLeave);
+    login(ctx, { credentials, protocol, clientAddress: this.socket.remoteAddress ?? '', signal: clientLeft.signal }, log, openUpstream).then((outcome) => {
+      this.socket.off('close', onLeave);
       if (this.socket.destroyed) {
         if (outcome.ok) outcome.upstream.socket.destroy();
         return;
