@@ -99,7 +99,7 @@ export function validateConfig(raw: Json, baseDir: string, source = 'config'): P
     loginTimeoutMs: v.positiveInt(upstreamRaw.loginTimeoutMs ?? 20_000, 'upstream.loginTimeoutMs'),
     maxSessionsPerMailbox: validateSessionCaps(v, upstreamRaw.maxSessionsPerMailbox),
     sessionWaitMs: v.positiveInt(upstreamRaw.sessionWaitMs ?? 5000, 'upstream.sessionWaitMs'),
-    maxWaitingPerMailbox: upstreamRaw.maxWaitingPerMailbox === 0 ? 0 : v.positiveInt(upstreamRaw.maxWaitingPerMailbox ?? 20, 'upstream.maxWaitingPerMailbox'),
+    maxWaitingPerMailbox: upstreamRaw.maxWaitingPerMailbox === 0 ? 0 : v.positiveInt(upstreamRaw.maxWaitingPerMailbox ?? 50, 'upstream.maxWaitingPerMailbox'),
     throttleBackoffMs: v.positiveInt(upstreamRaw.throttleBackoffMs ?? 60_000, 'upstream.throttleBackoffMs'),
   };
 

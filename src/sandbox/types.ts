@@ -99,7 +99,8 @@ export interface Sandbox {
    * Throttles a mailbox for `ms`: until then a valid login gets Exchange's throttling answer,
    * IMAP `<tag> BAD Request is throttled. Suggested Backoff Time: <ms left> milliseconds` then
    * `* BYE Connection closed. 14` and the close; POP3 `-ERR` with the same words and the close;
-   * SMTP `451 4.7.500 Server busy. Please try again later from [<address>]. (S77719)`.
+   * SMTP `451 4.7.500 Server busy. Please try again later from [<address>]. (S77719)` to AUTH
+   * and to MAIL in a session that logged in before.
    */
   throttle(mailbox: string, ms: number): void;
   /** Abruptly destroys every open IMAP/POP3/SMTP client connection. */

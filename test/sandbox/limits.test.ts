@@ -107,12 +107,16 @@ describe('the sandbox\'s throttle switch', () => {
     await wire.ended();
   });
 
-  it('SMTP: 451 4.7.500 Server busy, and the session goes on; logins work again after the time', async () => {
+  it('SMTP: 451 4.7.500 Server busy to AUTH, and to MAIL in a session logged in before', async () => {
     sandbox.throttle(MAILBOX, 300);
     const wire = await smtp();
-    expect(await wire.line()).toMatch(/^451 4\.7\.500 Server busy\. Please try again later from \[127\.0\.0\.1\]\. \(S77719\)$/);
+    const busy = /^451 4\.7\.500 Server busy\. Please try again later from \[127\.0\.0\.1\]\. \(S77719\)$/;
+    expect(await wire.line()).toMatch(busy);
     await new Promise((resolve) => setTimeout(resolve, 350));
     wire.send(`AUTH XOAUTH2 ${xoauth2(MAILBOX, token)}\r\n`);
     expect(await wire.line()).toBe('235 2.7.0 Authentication successful');
+    sandbox.throttle(MAILBOX, 60_000);
+    wire.send(`MAIL FROM:<${MAILBOX}>\r\n`);
+    expect(await wire.line()).toMatch(busy);
   });
 });

@@ -81,7 +81,7 @@ describe('config validation', () => {
 
   it('caps upstream sessions per mailbox below Exchange\'s limits by default, and checks the shape', () => {
     const { upstream } = validateConfig(minimalConfig(), tempDir());
-    expect(upstream).toMatchObject({ maxSessionsPerMailbox: { imap: 16, pop3: 16, smtp: 3 }, sessionWaitMs: 5000, maxWaitingPerMailbox: 20, throttleBackoffMs: 60_000 });
+    expect(upstream).toMatchObject({ maxSessionsPerMailbox: { imap: 16, pop3: 16, smtp: 3 }, sessionWaitMs: 5000, maxWaitingPerMailbox: 50, throttleBackoffMs: 60_000 });
     const off = validateConfig(minimalConfig({ upstream: { maxSessionsPerMailbox: { smtp: 0 }, maxWaitingPerMailbox: 0 } }), tempDir()).upstream;
     expect(off).toMatchObject({ maxSessionsPerMailbox: { imap: 16, pop3: 16, smtp: 0 }, maxWaitingPerMailbox: 0 });
     expect(problems(minimalConfig({ upstream: { maxSessionsPerMailbox: 16, sessionWaitMs: 0 } }))).toEqual([

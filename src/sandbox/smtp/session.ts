@@ -181,8 +181,7 @@ export class SmtpSession {
       if (verdict.kind === 'not-connected') return this.#reply('430 4.2.0 STOREDRV; mailbox logon failure');
       return this.#reply(`535 5.7.3 Authentication unsuccessful [${SERVER_NAME}]`);
     }
-    // Exchange names no time here, and says it like its front door does to a busy sender.
-    if (throttledText(verdict.mailbox)) return this.#reply(`451 4.7.500 Server busy. Please try again later from [${this.conn.remoteAddress.replace(/^::ffff:/, '')}]. (S77719)`);
+    if (throttledText(verdict.mailbox)) return this.#reply(this.#busy());
     this.#releaseSession = takeSession(verdict.mailbox, 'smtp', this.ctx.controls.sessionLimitPerMailbox);
     if (!this.#releaseSession) return this.#reply(`432 4.3.2 Concurrent connections limit exceeded. Visit https://aka.ms/concurrent_sending for more information. [Hostname=${SERVER_NAME}]`);
     this.ctx.stats.smtpLogins++;
@@ -190,10 +189,16 @@ export class SmtpSession {
     return this.#reply('235 2.7.0 Authentication successful');
   }
 
+  /** Exchange names no time here, and says it like its front door does to a busy sender. */
+  #busy(): string {
+    return `451 4.7.500 Server busy. Please try again later from [${this.conn.remoteAddress.replace(/^::ffff:/, '')}]. (S77719)`;
+  }
+
   async #mail(rest: string): Promise<boolean> {
     if (!this.#greeted) return this.#reply('503 5.5.2 Send hello first');
     if (!this.#mailbox) return this.#reply(`530 5.7.57 Client not authenticated to send mail. [${SERVER_NAME}]`);
     if (this.#transaction) return this.#reply('503 5.5.2 Sender already specified');
+    if (throttledText(this.#mailbox)) return this.#reply(this.#busy());
     const match = /^FROM:\s*<([^<>]*)>((?:\s+\S+)*)\s*$/i.exec(rest) ?? /^FROM:\s*([^\s<>]+)((?:\s+\S+)*)\s*$/i.exec(rest);
     if (!match) return this.#reply('501 5.5.4 Invalid arguments');
     const size = /\bSIZE=(\d+)/i.exec(match[2] ?? '');
