@@ -88,7 +88,7 @@ export class MailboxGate {
     if (signal?.aborted) return Promise.reject(this.#refusal(key, lane, 'cancelled'));
     if (backoffLeft > waitMs) return Promise.reject(this.#refusal(key, lane, 'throttled'));
     if (backoffLeft <= 0 && lane.queue.length === 0 && this.#hasRoom(lane)) return Promise.resolve(this.#take(key, lane));
-    if (lane.queue.length >= maxWaiting) return Promise.reject(this.#refusal(key, lane, 'busy'));
+    if (lane.queue.length >= maxWaiting) return Promise.reject(this.#refusal(key, lane, backoffLeft > 0 ? 'throttled' : 'busy'));
     this.#metrics?.upstreamWaits.add({ protocol });
     return new Promise<Slot>((resolve, reject) => {
       const leave = () => {
@@ -126,7 +126,10 @@ export class MailboxGate {
     lane.throttledUntil = until;
     clearTimeout(lane.wakeAfterBackoff);
     lane.wakeAfterBackoff = setTimeout(() => {
+      // The latest backoff is over (a longer one would have replaced this timer). Said so
+      // outright: the timer's clock and Date.now() may disagree by a millisecond.
       lane.wakeAfterBackoff = undefined;
+      lane.throttledUntil = 0;
       this.#pump(key, lane);
     }, backoffMs);
     lane.wakeAfterBackoff.unref();

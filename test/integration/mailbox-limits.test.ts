@@ -172,6 +172,26 @@ describe('sessions per mailbox', () => {
     stack.proxy.reload(config);
   });
 
+  it('SMTP: a client that leaves in the middle of its login leaves no upstream session behind', async () => {
+    const other = await startStack({ config: { upstream: LIMITS } });
+    try {
+      // The first token request takes a while: the client is gone before the upstream login starts.
+      other.sandbox.controls.entraDelayMs = 400;
+      const leaving = await connect('smtp', other);
+      sendLogin(leaving, 'smtp');
+      await sleep(100);
+      leaving.close();
+      await until(() => other.sandbox.stats.smtpLogins === 1);
+      await until(() => inUse('smtp', other) === 0 && other.sandbox.openConnections() === 0);
+      const { client, reply } = await login('smtp', other);
+      expect(reply).toMatch(/^235 /);
+      client.send('QUIT\r\n');
+      await client.ended();
+    } finally {
+      await other.close();
+    }
+  });
+
   it('gives every place back on shutdown', async () => {
     const other = await startStack({ config: { upstream: LIMITS } });
     try {
@@ -206,8 +226,11 @@ describe('when Exchange throttles', () => {
     expect((await login('imap')).reply).toBe(`a NO [UNAVAILABLE] ${THROTTLED}`);
     expect(Date.now() - started).toBeLessThan(500);
     expect(stack.sandbox.stats.imapConnections).toBe(before + 1);
-    // POP3 has its own budget at Exchange: not held back.
+    // POP3 is not held back by an IMAP backoff (Exchange budgets each protocol on its own): it
+    // asks Exchange, which here throttles the whole mailbox, and that is a second event.
+    const pop3Connections = stack.sandbox.stats.pop3Connections;
     expect((await login('pop3')).reply).toBe('-ERR [SYS/TEMP] ' + THROTTLED);
+    expect(stack.sandbox.stats.pop3Connections).toBe(pop3Connections + 1);
 
     // The last second of the backoff fits in the wait: this login waits it out and gets in.
     await sleep(Math.max(0, event!.backoffMs - 700 - (Date.now() - started)));

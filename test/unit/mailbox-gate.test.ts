@@ -127,6 +127,22 @@ describe('the per-mailbox gate', () => {
     expect(waiting.state()).toBe('admitted');
   });
 
+  it('lets waiting logins in when the backoff timer fires, even with the wall clock a millisecond behind', async () => {
+    gate.throttle(BOX, 'imap', 3000);
+    const waiting = track(gate.acquire(BOX, 'imap'));
+    await vi.advanceTimersByTimeAsync(2999);
+    vi.setSystemTime(Date.now() - 1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(waiting.state()).toBe('admitted');
+  });
+
+  it('says "throttled", not "busy", when the queue is full of logins waiting out a backoff', async () => {
+    gate.throttle(BOX, 'imap', 3000);
+    track(gate.acquire(BOX, 'imap'));
+    track(gate.acquire(BOX, 'imap'));
+    await expect(gate.acquire(BOX, 'imap')).rejects.toMatchObject({ reason: 'throttled' });
+  });
+
   it('refuses at once while the backoff outlasts the wait, and lets logins in after it', async () => {
     gate.throttle(BOX, 'imap', 60_000);
     await expect(gate.acquire(BOX, 'imap')).rejects.toMatchObject({ reason: 'throttled' });

@@ -105,14 +105,13 @@ export function createSmtpFront(currentContext: () => ProxyContext, listener: Li
         return upstream;
       };
       login(ctx, attempt, relay.log, open).then((outcome) => {
-        if (outcome.ok) keep(outcome.upstream);
         if (!outcome.ok) {
           if (outcome.kind === 'denied') return callback(reply(535, '5.7.8 Authentication credentials invalid'));
           if (outcome.kind === 'temporary') return callback(reply(454, `4.7.0 ${outcome.reason}`));
           return callback(reply(535, `5.7.8 ${outcome.reason}`));
         }
         relay.account = outcome.account;
-        relay.upstream = outcome.upstream;
+        relay.upstream = keep(outcome.upstream);
         // Later reconnects (the upstream may drop an idle session) take the same path.
         relay.openUpstream = async () => {
           const again = await login(ctx, attempt, relay.log, open);
