@@ -131,7 +131,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, metrics = new
       if (JSON.stringify(next.listeners) !== JSON.stringify(config.listeners)) {
         log.warn({ event: 'reload.listeners-unchanged' }, 'listener changes take effect after a restart; the other settings are applied');
       }
-      context = createProxyContext(next, log, metrics);
+      context = createProxyContext(next, log, metrics, context);
       secureContext = localSecureContext(next);
       if (secureContext) for (const server of tlsServers) server.setSecureContext({ cert: next.tls!.cert, key: next.tls!.key.reveal() });
       if (next.tls) for (const smtp of smtpFronts) smtp.updateSecureContext({ cert: next.tls.cert, key: next.tls.key.reveal() });

@@ -67,6 +67,14 @@ export interface UpstreamConfig {
   connectTimeoutMs: number;
   tlsTimeoutMs: number;
   loginTimeoutMs: number;
+  /** Upstream sessions per mailbox and protocol, below Exchange's own limits (0: no cap). */
+  maxSessionsPerMailbox: Readonly<Record<Protocol, number>>;
+  /** How long a login may wait for a free session or for Exchange's backoff to end. */
+  sessionWaitMs: number;
+  /** Logins that may wait per mailbox and protocol (0: none wait). */
+  maxWaitingPerMailbox: number;
+  /** How long new logins are held after a throttling answer that names no time (SMTP). */
+  throttleBackoffMs: number;
 }
 
 export interface ProxyConfig {

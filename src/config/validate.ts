@@ -85,7 +85,7 @@ export function validateConfig(raw: Json, baseDir: string, source = 'config'): P
   }
 
   const upstreamRaw = v.object(root.upstream ?? {}, 'upstream') ?? {};
-  v.unknownKeys(upstreamRaw, 'upstream', ['imap', 'pop3', 'smtp', 'caFile', 'httpProxy', 'connectTimeoutMs', 'tlsTimeoutMs', 'loginTimeoutMs']);
+  v.unknownKeys(upstreamRaw, 'upstream', ['imap', 'pop3', 'smtp', 'caFile', 'httpProxy', 'connectTimeoutMs', 'tlsTimeoutMs', 'loginTimeoutMs', 'maxSessionsPerMailbox', 'sessionWaitMs', 'maxWaitingPerMailbox', 'throttleBackoffMs']);
   const caFile = upstreamRaw.caFile;
   const httpProxy = upstreamRaw.httpProxy === undefined || upstreamRaw.httpProxy === null ? undefined : validateHttpProxy(v, upstreamRaw.httpProxy);
   const upstream: ProxyConfig['upstream'] = {
@@ -97,6 +97,10 @@ export function validateConfig(raw: Json, baseDir: string, source = 'config'): P
     connectTimeoutMs: v.positiveInt(upstreamRaw.connectTimeoutMs ?? 10_000, 'upstream.connectTimeoutMs'),
     tlsTimeoutMs: v.positiveInt(upstreamRaw.tlsTimeoutMs ?? 10_000, 'upstream.tlsTimeoutMs'),
     loginTimeoutMs: v.positiveInt(upstreamRaw.loginTimeoutMs ?? 20_000, 'upstream.loginTimeoutMs'),
+    maxSessionsPerMailbox: validateSessionCaps(v, upstreamRaw.maxSessionsPerMailbox),
+    sessionWaitMs: v.positiveInt(upstreamRaw.sessionWaitMs ?? 5000, 'upstream.sessionWaitMs'),
+    maxWaitingPerMailbox: upstreamRaw.maxWaitingPerMailbox === 0 ? 0 : v.positiveInt(upstreamRaw.maxWaitingPerMailbox ?? 50, 'upstream.maxWaitingPerMailbox'),
+    throttleBackoffMs: v.positiveInt(upstreamRaw.throttleBackoffMs ?? 60_000, 'upstream.throttleBackoffMs'),
   };
 
   const clientsRaw = v.object(root.clients ?? {}, 'clients') ?? {};
@@ -137,6 +141,30 @@ export function validateConfig(raw: Json, baseDir: string, source = 'config'): P
 
   if (v.problems.length > 0) throw new ConfigError(v.problems, source);
   return { apps, accounts, listeners, ...(tls ? { tls } : {}), upstream, tokens, clients, log, ...(admin ? { admin } : {}) };
+}
+
+/**
+ * Exchange Online refuses more than about 16 IMAP or POP3 sessions per mailbox (16 is the
+ * protocols' MaxConnectionsPerUser default; reports say 16-20) and more than 3 concurrent SMTP
+ * submissions (432 4.3.2); staying at or below them keeps its refusals away from clients.
+ */
+const SESSION_CAPS: Record<Protocol, number> = { imap: 16, pop3: 16, smtp: 3 };
+
+function validateSessionCaps(v: Validator, value: Json): Record<Protocol, number> {
+  const key = 'upstream.maxSessionsPerMailbox';
+  if (value === undefined || value === null) return { ...SESSION_CAPS };
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    v.problem(key, 'must be an object with a number per protocol', 'use e.g. {"imap": 16, "pop3": 16, "smtp": 3} (0: no cap)');
+    return { ...SESSION_CAPS };
+  }
+  const raw = value as Record<string, Json>;
+  v.unknownKeys(raw, key, [...PROTOCOLS]);
+  const caps = { ...SESSION_CAPS };
+  for (const protocol of PROTOCOLS) {
+    const cap = raw[protocol];
+    caps[protocol] = cap === 0 ? 0 : v.positiveInt(cap ?? SESSION_CAPS[protocol], `${key}.${protocol}`);
+  }
+  return caps;
 }
 
 function validateApp(v: Validator, name: string, value: Json, cloud: (typeof CLOUDS)[CloudName]): AppConfig | undefined {

@@ -174,8 +174,13 @@ export abstract class LineFront<U extends UpstreamSession> {
     this.state = 'busy';
     this.socket.pause();
     const { ctx, log } = this.env;
-    const attempt = { credentials, protocol, clientAddress: this.socket.remoteAddress ?? '', previousFailures: this.#failedLogins };
+    // A login waiting for a free upstream session gives up when the client leaves.
+    const clientLeft = new AbortController();
+    const onLeave = () => clientLeft.abort();
+    this.socket.once('close', onLeave);
+    const attempt = { credentials, protocol, clientAddress: this.socket.remoteAddress ?? '', previousFailures: this.#failedLogins, signal: clientLeft.signal };
     login(ctx, attempt, log, openUpstream).then((outcome) => {
+      this.socket.off('close', onLeave);
       if (this.socket.destroyed || this.state === 'done') {
         if (outcome.ok) outcome.upstream.socket.destroy();
         return;

@@ -29,6 +29,8 @@ export class SmtpUpstream {
   #socket: Socket;
   #reader: SocketLineReader;
   readonly #label: string;
+  /** Sees each reply read after the login (the relay's steps), e.g. to notice throttling. */
+  onReply: ((reply: SmtpReply) => void) | undefined;
 
   private constructor(socket: Socket, label: string) {
     this.#socket = socket;
@@ -79,6 +81,11 @@ export class SmtpUpstream {
       client.close();
       throw error;
     }
+  }
+
+  /** The connection to the server (TLS once open() resolved); its close ends the session. */
+  get socket(): Socket {
+    return this.#socket;
   }
 
   get closed(): boolean {
@@ -139,11 +146,15 @@ export class SmtpUpstream {
     const assembler = new SmtpReplyAssembler();
     for (;;) {
       const line = await this.#reader.readLine(deadline);
+      let reply: SmtpReply | undefined;
       try {
-        const reply = assembler.push(line);
-        if (reply) return reply;
+        reply = assembler.push(line);
       } catch {
         throw new UpstreamError('protocol', `${this.#label} sent a malformed reply`);
+      }
+      if (reply) {
+        this.onReply?.(reply);
+        return reply;
       }
     }
   }

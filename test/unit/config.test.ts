@@ -79,6 +79,21 @@ describe('config validation', () => {
       .toEqual([expect.stringMatching(/^tls: a listener uses TLS but no local certificate/)]);
   });
 
+  it('caps upstream sessions per mailbox below Exchange\'s limits by default, and checks the shape', () => {
+    const { upstream } = validateConfig(minimalConfig(), tempDir());
+    expect(upstream).toMatchObject({ maxSessionsPerMailbox: { imap: 16, pop3: 16, smtp: 3 }, sessionWaitMs: 5000, maxWaitingPerMailbox: 50, throttleBackoffMs: 60_000 });
+    const off = validateConfig(minimalConfig({ upstream: { maxSessionsPerMailbox: { smtp: 0 }, maxWaitingPerMailbox: 0 } }), tempDir()).upstream;
+    expect(off).toMatchObject({ maxSessionsPerMailbox: { imap: 16, pop3: 16, smtp: 0 }, maxWaitingPerMailbox: 0 });
+    expect(problems(minimalConfig({ upstream: { maxSessionsPerMailbox: 16, sessionWaitMs: 0 } }))).toEqual([
+      'upstream.maxSessionsPerMailbox: must be an object with a number per protocol',
+      'upstream.sessionWaitMs: must be a positive whole number',
+    ]);
+    expect(problems(minimalConfig({ upstream: { maxSessionsPerMailbox: { imap: -1, http: 2 } } }))).toEqual([
+      'upstream.maxSessionsPerMailbox.http: is not a known setting',
+      'upstream.maxSessionsPerMailbox.imap: must be a positive whole number',
+    ]);
+  });
+
   it('rejects two listeners on one port and duplicate usernames differing in case', () => {
     const found = problems(minimalConfig({
       listeners: [{ protocol: 'imap', port: 1143 }, { protocol: 'pop3', port: 1143 }],

@@ -6,10 +6,11 @@ import type { ProxyContext } from '../../context.js';
 import { login, type UpstreamLogin } from '../../login.js';
 import { Secret } from '../../secret.js';
 import { UpstreamError } from '../../upstream/errors.js';
+import { noticeThrottling } from '../../upstream/mailbox-limits.js';
 import { SmtpUpstream } from '../../upstream/smtp-client.js';
 import { newSessionId } from '../session.js';
 import { ClientSockets } from './client-sockets.js';
-import type { SmtpReply } from './reply.js';
+import { formatReply, type SmtpReply } from './reply.js';
 
 /** Per-client state beside smtp-server's session object. */
 interface RelaySession {
@@ -17,6 +18,8 @@ interface RelaySession {
   ctx: ProxyContext;
   log: Logger;
   started: number;
+  /** Aborted when the client is gone: a login still waiting or running gives up or is closed. */
+  left: AbortController;
   /** The client's TCP connection, for its byte counters. */
   socket?: Socket;
   account?: AccountConfig;
@@ -78,7 +81,7 @@ export function createSmtpFront(currentContext: () => ProxyContext, listener: Li
     onConnect(session, callback) {
       const log = baseLog.child({ sid: newSessionId(), proto: 'smtp', client: `${session.remoteAddress}:${session.remotePort}` });
       const socket = clientSockets.take(session.remoteAddress, session.remotePort);
-      sessions.set(session.id, { ctx: currentContext(), log, started: Date.now(), socket, transactionOpen: false, messages: 0 });
+      sessions.set(session.id, { ctx: currentContext(), log, started: Date.now(), left: new AbortController(), socket, transactionOpen: false, messages: 0 });
       onSession(1);
       log.info({ event: 'connect', tls: session.secure }, 'client connected');
       callback();
@@ -88,9 +91,19 @@ export function createSmtpFront(currentContext: () => ProxyContext, listener: Li
       const relay = state(session);
       const { ctx } = relay;
       if (relay.account) return callback(reply(503, '5.5.1 Already authenticated'));
-      const attempt = { credentials: { username: auth.username ?? '', password: new Secret(auth.password ?? '') }, protocol: 'smtp' as const, clientAddress: session.remoteAddress };
-      const open: UpstreamLogin<SmtpUpstream> = (account, token) =>
-        SmtpUpstream.open(ctx.connector, ctx.config.upstream.smtp, account.mailbox, token.token, ctx.config.upstream.loginTimeoutMs);
+      const attempt = { credentials: { username: auth.username ?? '', password: new Secret(auth.password ?? '') }, protocol: 'smtp' as const, clientAddress: session.remoteAddress, signal: relay.left.signal };
+      const open: UpstreamLogin<SmtpUpstream> = async (account, token) => {
+        const upstream = await SmtpUpstream.open(ctx.connector, ctx.config.upstream.smtp, account.mailbox, token.token, ctx.config.upstream.loginTimeoutMs);
+        // Exchange throttles submissions with 4xx replies to MAIL, RCPT or DATA too.
+        const log = relay.log.child({ mailbox: account.mailbox });
+        upstream.onReply = (answer) => void noticeThrottling(ctx, account.mailbox, 'smtp', formatReply(answer), log);
+        return upstream;
+      };
+      // A session whose client left during the login must not keep Exchange's connection.
+      const keep = (upstream: SmtpUpstream) => {
+        if (relay.left.signal.aborted) upstream.close();
+        return upstream;
+      };
       login(ctx, attempt, relay.log, open).then((outcome) => {
         if (!outcome.ok) {
           if (outcome.kind === 'denied') return callback(reply(535, '5.7.8 Authentication credentials invalid'));
@@ -98,12 +111,12 @@ export function createSmtpFront(currentContext: () => ProxyContext, listener: Li
           return callback(reply(535, `5.7.8 ${outcome.reason}`));
         }
         relay.account = outcome.account;
-        relay.upstream = outcome.upstream;
+        relay.upstream = keep(outcome.upstream);
         // Later reconnects (the upstream may drop an idle session) take the same path.
         relay.openUpstream = async () => {
           const again = await login(ctx, attempt, relay.log, open);
           if (!again.ok) throw new UpstreamError('unreachable', 'could not log in upstream again');
-          return again.upstream;
+          return keep(again.upstream);
         };
         callback(null, { user: outcome.account.username });
       }, (error: Error) => callback(reply(454, `4.7.0 ${error.message}`)));
@@ -154,6 +167,7 @@ export function createSmtpFront(currentContext: () => ProxyContext, listener: Li
       const relay = sessions.get(session.id);
       if (!relay) return;
       sessions.delete(session.id);
+      relay.left.abort();
       onSession(-1);
       void relay.upstream?.quit();
       const bytesFromClient = relay.socket?.bytesRead ?? 0;
@@ -182,6 +196,8 @@ async function relayStep(relay: RelaySession, step: (upstream: SmtpUpstream) => 
       }
       relay.log.info({ event: 'upstream.reconnect' }, 'upstream SMTP session was closed; opening a new one');
       relay.transactionOpen = false;
+      // Closed for good, so that its place among the mailbox's sessions is free for the new one.
+      relay.upstream?.close();
       relay.upstream = await relay.openUpstream();
     }
     const answer = await step(relay.upstream);
