@@ -9,6 +9,7 @@ import { UpstreamError } from '../../upstream/errors.js';
 import { SmtpUpstream } from '../../upstream/smtp-client.js';
 import { newSessionId } from '../session.js';
 import { ClientSockets } from './client-sockets.js';
+import { readDataFaithfully } from './data-reader.js';
 import type { SmtpReply } from './reply.js';
 
 /** Per-client state beside smtp-server's session object. */
@@ -55,6 +56,7 @@ export function createSmtpFront(currentContext: () => ProxyContext, listener: Li
   const localTls = currentContext().config.tls;
   const tlsKeys = localTls && !plain ? { key: localTls.key.reveal(), cert: localTls.cert } : {};
   const clientSockets = new ClientSockets();
+  readDataFaithfully();
 
   const server = new SMTPServer({
     ...tlsKeys,
