@@ -37,7 +37,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const directory = new Directory(tenantId);
   const store = new MailStore();
   const stats: SandboxStats = { tokenRequests: 0, imapLogins: 0, pop3Logins: 0, smtpLogins: 0 };
-  const controls: SandboxControls = { entraDown: false, entraDelayMs: 0, smtpAuthDisabled: false, errorChallenge: false };
+  const controls: SandboxControls = { entraDown: false, entraDelayMs: 0, smtpAuthDisabled: false, errorChallenge: false, smtpDataReplyDelayMs: 0 };
   const connections = new Set<Connection>();
   const tokens: TokenCheckContext = { directory, store, key, audience };
 

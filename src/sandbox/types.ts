@@ -55,6 +55,11 @@ export interface SandboxControls {
   smtpAuthDisabled: boolean;
   /** Failed XOAUTH2 first gets a base64 JSON continuation (Gmail/Dovecot style). */
   errorChallenge: boolean;
+  /**
+   * Delay before SMTP answers the end of a message (DATA's final dot, BDAT LAST): a slow
+   * Exchange. The message is already delivered while the answer waits.
+   */
+  smtpDataReplyDelayMs: number;
 }
 
 export interface Sandbox {

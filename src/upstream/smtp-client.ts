@@ -29,6 +29,7 @@ export class SmtpUpstream {
   #socket: Socket;
   #reader: SocketLineReader;
   readonly #label: string;
+  #messageSent = false;
 
   private constructor(socket: Socket, label: string) {
     this.#socket = socket;
@@ -85,6 +86,14 @@ export class SmtpUpstream {
     return this.#reader.closed || this.#socket.destroyed;
   }
 
+  /**
+   * The end of a message went to the server and its verdict has not come back: cutting the
+   * session now could leave a delivered message that the client was never told about.
+   */
+  get awaitingVerdict(): boolean {
+    return this.#messageSent;
+  }
+
   /** Sends one command line and returns the server's reply. */
   async command(line: string): Promise<SmtpReply> {
     this.#socket.write(`${line}\r\n`);
@@ -93,7 +102,9 @@ export class SmtpUpstream {
 
   /**
    * DATA: returns the 354-or-error reply to DATA; when it is 354, streams the message
-   * (dot-stuffed, with backpressure) and returns the final reply.
+   * (dot-stuffed, with backpressure) and returns the final reply. A message stream that
+   * fails, or a close() before its end, means the terminator is never sent: the server
+   * drops the partial message.
    */
   async data(message: Readable): Promise<SmtpReply> {
     const ready = await this.command('DATA');
@@ -102,8 +113,15 @@ export class SmtpUpstream {
     for await (const chunk of message) {
       await this.#write(stuffer.push(chunk as Buffer));
     }
-    await this.#write(stuffer.end());
-    return this.#readReply(Date.now() + COMMAND_TIMEOUT_MS);
+    // Set in the same turn as the write: close() runs in another one, before or after.
+    const sent = this.#write(stuffer.end());
+    this.#messageSent = !this.closed;
+    try {
+      await sent;
+      return await this.#readReply(Date.now() + COMMAND_TIMEOUT_MS);
+    } finally {
+      this.#messageSent = false;
+    }
   }
 
   /** Polite goodbye; does not wait long for the answer. */
