@@ -1,7 +1,7 @@
 const DOT = 0x2e;
 const LF = 0x0a;
 const CR = 0x0d;
-const CRLF = Buffer.from('\r\n');
+const CRLF_DOT = Buffer.from('\r\n.');
 const CR_ONLY = Buffer.from('\r');
 
 /**
@@ -110,13 +110,13 @@ export class DotUnstuffer {
           }
           break;
         case 'in-line': {
-          const end = chunk.indexOf(CRLF, at);
-          if (end === -1) {
-            // A CR at the very end may be the first half of a CRLF split across chunks.
-            this.#at = chunk[chunk.length - 1] === CR ? 'cr' : 'in-line';
+          // Only a line that starts with a dot needs a look; skip straight to the next one.
+          const next = chunk.indexOf(CRLF_DOT, at);
+          if (next === -1) {
+            this.#at = endState(chunk, at);
             at = chunk.length;
           } else {
-            at = end + 2;
+            at = next + 2;
             this.#at = 'line-start';
           }
           break;
@@ -126,6 +126,14 @@ export class DotUnstuffer {
     data.push(chunk.subarray(from));
     return { data: joined(data) };
   }
+}
+
+/** Where a chunk that has no CRLF "." after `from` leaves the next one: its end may split a CRLF or a CRLF ".". */
+function endState(chunk: Buffer, from: number): LinePosition {
+  const last = chunk.length - 1;
+  if (chunk[last] === CR) return 'cr';
+  if (chunk[last] === LF && last - 1 >= from && chunk[last - 1] === CR) return 'line-start';
+  return 'in-line';
 }
 
 function joined(pieces: Buffer[]): Buffer {
