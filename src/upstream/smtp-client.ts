@@ -29,7 +29,7 @@ export class SmtpUpstream {
   #socket: Socket;
   #reader: SocketLineReader;
   readonly #label: string;
-  #messageSent = false;
+  #awaitingVerdict = false;
 
   private constructor(socket: Socket, label: string) {
     this.#socket = socket;
@@ -91,7 +91,7 @@ export class SmtpUpstream {
    * session now could leave a delivered message that the client was never told about.
    */
   get awaitingVerdict(): boolean {
-    return this.#messageSent;
+    return this.#awaitingVerdict;
   }
 
   /** Sends one command line and returns the server's reply. */
@@ -115,12 +115,12 @@ export class SmtpUpstream {
     }
     // Set in the same turn as the write: close() runs in another one, before or after.
     const sent = this.#write(stuffer.end());
-    this.#messageSent = !this.closed;
+    this.#awaitingVerdict = !this.closed;
     try {
       await sent;
       return await this.#readReply(Date.now() + COMMAND_TIMEOUT_MS);
     } finally {
-      this.#messageSent = false;
+      this.#awaitingVerdict = false;
     }
   }
 

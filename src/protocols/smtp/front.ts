@@ -28,6 +28,8 @@ interface RelaySession {
   transactionOpen: boolean;
   /** A step (AUTH, MAIL, RCPT, DATA) waits for the upstream. */
   busy: boolean;
+  /** The client connection is gone: an upstream session opened from now on is not wanted. */
+  closed: boolean;
   messages: number;
   /** Text of the upstream's last reply, passed on as the text of the final 250 for DATA. */
   lastReplyText?: string;
@@ -93,7 +95,7 @@ export function createSmtpFront(currentContext: () => ProxyContext, listener: Li
       if (shutdown.stopping) return callback(reply(421, GOODBYE));
       const log = baseLog.child({ sid: newSessionId(), proto: 'smtp', client: `${session.remoteAddress}:${session.remotePort}` });
       const socket = clientSockets.take(session.remoteAddress, session.remotePort);
-      sessions.set(session.id, { ctx: currentContext(), log, started: Date.now(), socket, transactionOpen: false, busy: false, messages: 0 });
+      sessions.set(session.id, { ctx: currentContext(), log, started: Date.now(), socket, transactionOpen: false, busy: false, closed: false, messages: 0 });
       onSession(1);
       log.info({ event: 'connect', tls: session.secure }, 'client connected');
       callback();
@@ -107,7 +109,7 @@ export function createSmtpFront(currentContext: () => ProxyContext, listener: Li
       const open: UpstreamLogin<SmtpUpstream> = (account, token) =>
         SmtpUpstream.open(ctx.connector, ctx.config.upstream.smtp, account.mailbox, token.token, ctx.config.upstream.loginTimeoutMs);
       whileBusy(session, relay, () => login(ctx, attempt, relay.log, open)).then((outcome) => {
-        if (outcome.ok && !sessions.has(session.id)) {
+        if (outcome.ok && relay.closed) {
           // The client left (or was told goodbye) during the login: nobody will use this one.
           void outcome.upstream.quit();
           return;
@@ -176,6 +178,7 @@ export function createSmtpFront(currentContext: () => ProxyContext, listener: Li
       const relay = sessions.get(session.id);
       if (!relay) return;
       sessions.delete(session.id);
+      relay.closed = true;
       shutdown.sessionClosed();
       onSession(-1);
       void relay.upstream?.quit();
@@ -217,6 +220,11 @@ async function relayStep(relay: RelaySession, step: (upstream: SmtpUpstream) => 
       relay.log.info({ event: 'upstream.reconnect' }, 'upstream SMTP session was closed; opening a new one');
       relay.transactionOpen = false;
       relay.upstream = await relay.openUpstream();
+      if (relay.closed) {
+        // The client left during the reconnect; onClose could not quit this one.
+        void relay.upstream.quit();
+        return UPSTREAM_LOST();
+      }
     }
     const answer = await step(relay.upstream);
     relay.lastReplyText = answer.lines.join(' ').trim();
