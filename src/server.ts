@@ -32,8 +32,11 @@ export interface RunningProxy {
    * changes need a restart.
    */
   reload(config: ProxyConfig): void;
-  /** Stops accepting, says goodbye to every session, waits a bounded time. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting, says goodbye to every session, waits a bounded time (`graceMs`, then
+   * sessions are cut; an SMTP message already sent to Exchange still gets its verdict).
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 /**
@@ -47,7 +50,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, metrics = new
   // A proxy may run for years: look again every day.
   const certificateTimer = setInterval(() => checkCertificates(context.config, log, metrics), 86_400_000).unref();
   let secureContext = localSecureContext(config);
-  const servers: { server: Server; close: () => Promise<void> }[] = [];
+  const servers: { server: Server; close: (graceMs: number) => Promise<void> }[] = [];
   const tlsServers: TlsServer[] = [];
   const smtpFronts: ReturnType<typeof createSmtpFront>[] = [];
   const sessions = new Map<Socket, { shutdown(): void; abort(): void }>();
@@ -73,7 +76,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, metrics = new
           else log.debug({ event: 'client.error', proto: 'smtp', code: error.code, cause: error.message }, 'SMTP client connection error');
         });
         const server = await listen(listener, (onListening) => smtp.listen(listener.port, listener.host, LISTEN_BACKLOG, onListening));
-        servers.push({ server, close: () => new Promise((resolve) => smtp.close(() => resolve())) });
+        servers.push({ server, close: (graceMs) => smtp.shutdown(graceMs) });
         smtpFronts.push(smtp);
         bound.push(announce(listener, server, log));
         continue;
@@ -118,7 +121,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, metrics = new
       bound.push(announce(listener, server, log));
     }
   } catch (error) {
-    await Promise.all(servers.map((s) => s.close()));
+    await Promise.all(servers.map((s) => s.close(0)));
     throw error;
   }
 
@@ -138,17 +141,17 @@ export async function startProxy(config: ProxyConfig, log: Logger, metrics = new
       log.info({ event: 'reload', apps: next.apps.size, accounts: next.accounts.size }, 'configuration reloaded');
       checkCertificates(next, log, metrics);
     },
-    async close() {
+    async close(graceMs = SHUTDOWN_GRACE_MS) {
       clearInterval(certificateTimer);
-      const stopped = Promise.all(servers.map((s) => s.close()));
+      const stopped = Promise.all(servers.map((s) => s.close(graceMs)));
       for (const session of sessions.values()) session.shutdown();
       const deadline = setTimeout(() => {
         for (const session of sessions.values()) session.abort();
-      }, SHUTDOWN_GRACE_MS);
+      }, graceMs);
       await stopped;
       // Sessions leave the map as their sockets close; do not wait past the grace period
       // for one whose socket was cut in the middle of a TLS upgrade.
-      const giveUp = Date.now() + SHUTDOWN_GRACE_MS + 1000;
+      const giveUp = Date.now() + graceMs + 1000;
       while (sessions.size > 0 && Date.now() < giveUp) await new Promise((resolve) => setTimeout(resolve, 20));
       clearTimeout(deadline);
     },

@@ -69,6 +69,11 @@ export interface SandboxControls {
    * ...` (Exchange Online says it to a fourth concurrent sender).
    */
   sessionLimitPerMailbox: number;
+  /**
+   * Delay before SMTP answers the end of a message (DATA's final dot, BDAT LAST): a slow
+   * Exchange. The message is already delivered while the answer waits.
+   */
+  smtpDataReplyDelayMs: number;
 }
 
 export interface Sandbox {

@@ -138,6 +138,26 @@ describe('password guessing costs the guesser', () => {
     await client.ended(3000);
   });
 
+  it('SMTP: after clients.maxLoginAttemptsPerConnection failures the connection is closed with 421', async () => {
+    stack = await startStack({ config: { clients: { failedLoginDelayMs: 0 } } });
+    const client = await WireClient.open(stack.port('smtp'));
+    await client.line();
+    client.send('EHLO legacy.example\r\n');
+    await client.until(/^250 /);
+    const plain = (password: string) => Buffer.from(`\0${USER}\0${password}`).toString('base64');
+    const answers: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      client.send(`AUTH PLAIN ${plain(`guess ${i}`)}\r\n`);
+      answers.push(await client.line());
+    }
+    expect(answers).toEqual([
+      '535 5.7.8 Authentication credentials invalid',
+      '535 5.7.8 Authentication credentials invalid',
+      '421 4.7.0 Too many failed logins, closing connection',
+    ]);
+    await client.ended(3000);
+  });
+
   it('each failed login waits longer than the one before', async () => {
     stack = await startStack({ config: { clients: { failedLoginDelayMs: 400 } } });
     const client = await WireClient.open(stack.port('imap'));

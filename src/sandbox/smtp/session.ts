@@ -285,16 +285,23 @@ export class SmtpSession {
     return this.#finish(Buffer.concat(transaction.chunks, transaction.size));
   }
 
-  /** Ends the transaction: refuse, or deliver to every local recipient. */
+  /** Ends the transaction: refuse, or deliver to every local recipient; then answers (late, if told to). */
   async #finish(message: Buffer | undefined): Promise<true> {
+    const verdict = this.#deliver(message);
+    const delay = this.ctx.controls.smtpDataReplyDelayMs;
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    return this.#reply(verdict);
+  }
+
+  #deliver(message: Buffer | undefined): string {
     const transaction = this.#transaction!;
     this.#transaction = undefined;
-    if (!message) return this.#reply('552 5.3.4 Message size exceeds fixed maximum message size');
+    if (!message) return '552 5.3.4 Message size exceeds fixed maximum message size';
     if (transaction.from.toLowerCase() !== this.#mailbox!.address.toLowerCase()) {
-      return this.#reply('550 5.7.60 SMTP; Client does not have permissions to send as this sender');
+      return '550 5.7.60 SMTP; Client does not have permissions to send as this sender';
     }
     for (const mailbox of transaction.deliverTo) mailbox.inbox.append(message);
     const internalId = randomBytes(6).readUIntBE(0, 6);
-    return this.#reply(`250 2.6.0 ${messageId(message)} [InternalId=${internalId}, Hostname=${SERVER_NAME}] Queued mail for delivery`);
+    return `250 2.6.0 ${messageId(message)} [InternalId=${internalId}, Hostname=${SERVER_NAME}] Queued mail for delivery`;
   }
 }
