@@ -44,6 +44,8 @@ export interface ListenerConfig {
   host: string;
   port: number;
   tls: TlsMode;
+  /** PROXY protocol (v1 and v2) from these balancers (addresses and CIDR ranges); absent: off. */
+  proxyProtocol?: readonly string[];
 }
 
 /** An HTTP proxy on the way out, used through CONNECT tunnels. */
@@ -92,6 +94,10 @@ export interface ProxyConfig {
     /** Failed logins of one username from one address, within the window, before a lockout (0: never). */
     maxFailedLogins: number;
     failedLoginWindowMs: number;
+    /** Open client connections, all listeners together, from accept until the socket closes. */
+    maxConnections: number;
+    /** The same from one client address (0: no such limit). */
+    maxConnectionsPerAddress: number;
   };
   log: { level: LogLevel; format: 'auto' | 'json' | 'pretty' };
   /** Optional HTTP listener for /healthz, /readyz and /metrics; absent means off. */

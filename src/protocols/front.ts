@@ -144,7 +144,7 @@ export abstract class LineFront<U extends UpstreamSession> {
     this.state = 'busy';
     this.socket.pause();
     const { ctx, log } = this.env;
-    login(ctx, { credentials, protocol, clientAddress: this.socket.remoteAddress ?? '' }, log, openUpstream).then((outcome) => {
+    login(ctx, { credentials, protocol, clientAddress: this.env.clientAddress }, log, openUpstream).then((outcome) => {
       if (this.socket.destroyed) {
         if (outcome.ok) outcome.upstream.socket.destroy();
         return;

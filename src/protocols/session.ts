@@ -13,6 +13,8 @@ export interface SessionEnv {
   secureContext?: SecureContext;
   /** Child logger with sid, proto and client bound. */
   log: Logger;
+  /** The client's address: the socket's peer, or what a trusted balancer's PROXY header said. */
+  clientAddress: string;
   /** Called once when the session is over (for shutdown bookkeeping). */
   onClose?: () => void;
 }

@@ -8,7 +8,7 @@ import { Secret } from '../../secret.js';
 import { UpstreamError } from '../../upstream/errors.js';
 import { SmtpUpstream } from '../../upstream/smtp-client.js';
 import { newSessionId } from '../session.js';
-import { ClientSockets } from './client-sockets.js';
+import type { ClientSockets } from './client-sockets.js';
 import type { SmtpReply } from './reply.js';
 
 /** Per-client state beside smtp-server's session object. */
@@ -48,13 +48,12 @@ const UPSTREAM_LOST = () => reply(421, '4.4.2 Connection to the mail server was 
  * gets Exchange's own verdict for MAIL, each RCPT and the message. A message is acknowledged
  * only after Exchange acknowledged it; nothing is queued.
  */
-export function createSmtpFront(currentContext: () => ProxyContext, listener: ListenerConfig, baseLog: Logger, onSession: (delta: 1 | -1) => void): SMTPServer {
+export function createSmtpFront(currentContext: () => ProxyContext, listener: ListenerConfig, baseLog: Logger, onSession: (delta: 1 | -1) => void, clientSockets: ClientSockets): SMTPServer {
   const sessions = new Map<string, RelaySession>();
   const state = (session: SMTPServerSession) => sessions.get(session.id)!;
   const plain = listener.tls === 'none';
   const localTls = currentContext().config.tls;
   const tlsKeys = localTls && !plain ? { key: localTls.key.reveal(), cert: localTls.cert } : {};
-  const clientSockets = new ClientSockets();
 
   const server = new SMTPServer({
     ...tlsKeys,
@@ -77,7 +76,7 @@ export function createSmtpFront(currentContext: () => ProxyContext, listener: Li
 
     onConnect(session, callback) {
       const log = baseLog.child({ sid: newSessionId(), proto: 'smtp', client: `${session.remoteAddress}:${session.remotePort}` });
-      const socket = clientSockets.take(session.remoteAddress, session.remotePort);
+      const socket = clientSockets.take(session.id);
       sessions.set(session.id, { ctx: currentContext(), log, started: Date.now(), socket, transactionOpen: false, messages: 0 });
       onSession(1);
       log.info({ event: 'connect', tls: session.secure }, 'client connected');
@@ -163,7 +162,6 @@ export function createSmtpFront(currentContext: () => ProxyContext, listener: Li
       relay.log.info({ event: 'close', loggedIn: Boolean(relay.account), messages: relay.messages, bytesFromClient, bytesToClient, durationMs: Date.now() - relay.started }, 'session closed');
     },
   });
-  clientSockets.watch(server.server);
   return server;
 }
 
