@@ -37,6 +37,11 @@ export class WireClient {
     });
   }
 
+  /** A client on a socket opened otherwise (after writing a PROXY header, say). */
+  static wrap(socket: Socket): WireClient {
+    return new WireClient(socket);
+  }
+
   /** The connection now (a TLS socket after startTls). */
   get socket(): Socket {
     return this.#socket;
