@@ -3,7 +3,7 @@ import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import { Acceptor, describeClient, type AcceptorOptions } from './accept/acceptor.js';
 import { Admission, type AdmissionLimits } from './accept/admission.js';
-import { DESCRIPTORS_PER_SESSION, isOutOfDescriptors, readOpenFilesBudget, SPARE_DESCRIPTORS, type OpenFilesBudget } from './accept/open-files.js';
+import { announceOpenFiles, isOutOfDescriptors, readOpenFilesBudget, reportOutOfDescriptors, type OpenFilesBudget } from './accept/open-files.js';
 import { RefusalLog } from './accept/refusal-log.js';
 import { Refuser } from './accept/refuser.js';
 import type { ListenerConfig, ProxyConfig } from './config/types.js';
@@ -87,7 +87,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, metrics = new
         // listeners' TLS client errors, these are the client's business: debug level. Running
         // out of file descriptors is the operator's.
         smtp.on('error', (error: NodeJS.ErrnoException) => {
-          if (isOutOfDescriptors(error)) outOfDescriptors(error, listener, log, metrics);
+          if (isOutOfDescriptors(error)) reportOutOfDescriptors(error, listener.protocol, log, metrics);
           else log.debug({ event: 'client.error', proto: 'smtp', code: error.code, cause: error.message }, 'SMTP client connection error');
         });
         // smtp-server keeps its listening server (its close() waits on it) but the connections
@@ -132,7 +132,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, metrics = new
       });
       const server = createNetServer(acceptor.accept);
       server.on('error', (error: NodeJS.ErrnoException) => {
-        if (isOutOfDescriptors(error)) outOfDescriptors(error, listener, log, metrics);
+        if (isOutOfDescriptors(error)) reportOutOfDescriptors(error, listener.protocol, log, metrics);
         else log.error({ event: 'listener.error', cause: error.message }, 'listener error');
       });
       await listen(listener, (onListening) => server.listen({ port: listener.port, host: listener.host, backlog: LISTEN_BACKLOG }, onListening));
@@ -188,27 +188,6 @@ export async function startProxy(config: ProxyConfig, log: Logger, metrics = new
 function admissionLimits(config: ProxyConfig, openFiles: OpenFilesBudget | undefined): AdmissionLimits {
   const { maxConnections, maxConnectionsPerAddress } = config.clients;
   return { maxConnections, maxConnectionsPerAddress, openFiles: openFiles?.sessions ?? Infinity };
-}
-
-/** Says at start how many sessions the open-files limit leaves room for, and warns when it binds first. */
-function announceOpenFiles(budget: OpenFilesBudget | undefined, config: ProxyConfig, log: Logger): void {
-  if (!budget) {
-    log.info({ event: 'open-files' }, 'open-files limit unknown on this system; clients.maxConnections alone bounds the connections');
-    return;
-  }
-  const fields = { event: 'open-files', limit: budget.limit, inUse: budget.inUse, sessions: budget.sessions, maxConnections: config.clients.maxConnections };
-  const text = `open-files limit ${budget.limit} (${budget.inUse} in use) allows ${budget.sessions} sessions at ${DESCRIPTORS_PER_SESSION} descriptors each, ${SPARE_DESCRIPTORS} kept spare`;
-  if (budget.sessions < config.clients.maxConnections) {
-    log.warn({ ...fields, fix: 'raise the limit (systemd LimitNOFILE=, docker --ulimit nofile=, ulimit -n) or lower clients.maxConnections' }, `${text}: fewer than clients.maxConnections (${config.clients.maxConnections}); past them clients hear "try later"`);
-  } else {
-    log.info(fields, text);
-  }
-}
-
-/** Accepting failed for want of descriptors (the reserve did not hold): say so, and count it. */
-function outOfDescriptors(error: NodeJS.ErrnoException, listener: ListenerConfig, log: Logger, metrics: Metrics): void {
-  metrics.outOfDescriptors.add({ where: 'accept' });
-  log.error({ event: 'listener.error', proto: listener.protocol, code: error.code, cause: error.message }, `${listener.protocol} listener cannot accept connections: out of file descriptors (${error.code}); raise the open-files limit or lower clients.maxConnections`);
 }
 
 /** Exposes each certificate's expiry as a metric, and warns from RENEW_WITHIN_DAYS before it. */

@@ -35,8 +35,11 @@ export interface AcceptorOptions {
 export class Acceptor {
   readonly #options: AcceptorOptions;
   readonly #trusted: BlockList | undefined;
-  /** Accepted sockets not yet handed to a front (header, handshake, refusal): cut on shutdown. */
-  readonly #unfinished = new Set<Socket>();
+  /**
+   * Accepted sockets not yet handed to a front (header, handshake, refusal), each with the
+   * socket on top of it (its TLS socket once a handshake started): cut on shutdown.
+   */
+  readonly #unfinished = new Map<Socket, Socket>();
 
   constructor(options: AcceptorOptions) {
     this.#options = options;
@@ -47,14 +50,14 @@ export class Acceptor {
   /** For the listening server's 'connection' event. */
   readonly accept = (raw: Socket): void => {
     raw.on('error', () => {});
-    this.#unfinished.add(raw);
+    this.#unfinished.set(raw, raw);
     raw.once('close', () => this.#unfinished.delete(raw));
     void this.#accept(raw);
   };
 
   /** Stops what has not reached a front yet (shutdown). */
   destroyUnfinished(): void {
-    for (const socket of this.#unfinished) socket.destroy();
+    for (const top of this.#unfinished.values()) top.destroy();
   }
 
   async #accept(raw: Socket): Promise<void> {
@@ -93,9 +96,15 @@ export class Acceptor {
 
   async #secure(raw: Socket): Promise<TLSSocket | undefined> {
     const context = this.#options.secureContext();
-    if (!context) return undefined;
+    if (!context) {
+      // Cannot happen with a valid config (TLS listeners need tls.certFile), but never hold a socket for nothing.
+      raw.destroy();
+      return undefined;
+    }
     try {
-      return await upgradeToTls(raw, context, TLS_HANDSHAKE_TIMEOUT_MS);
+      return await upgradeToTls(raw, context, TLS_HANDSHAKE_TIMEOUT_MS, (secure) => {
+        if (this.#unfinished.has(raw)) this.#unfinished.set(raw, secure);
+      });
     } catch (error) {
       this.#options.log.debug({ event: 'tls.client-error', proto: this.#options.listener.protocol, cause: (error as Error).message }, 'client TLS handshake failed');
       raw.destroy();

@@ -1,4 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { ProxyConfig } from '../config/types.js';
+import type { Metrics } from '../metrics.js';
 
 /**
  * Descriptors a session may hold at once: the client's socket and Exchange's, and a third for a
@@ -54,4 +57,27 @@ export function readOpenFilesBudget(): OpenFilesBudget | undefined {
 export function isOutOfDescriptors(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   return code === 'EMFILE' || code === 'ENFILE';
+}
+
+/** Says at start how many sessions the open-files limit leaves room for, and warns when it binds first. */
+export function announceOpenFiles(budget: OpenFilesBudget | undefined, config: ProxyConfig, log: Logger): void {
+  if (!budget) {
+    log.info({ event: 'open-files' }, 'open-files limit unknown on this system; clients.maxConnections alone bounds the connections');
+    return;
+  }
+  const fields = { event: 'open-files', limit: budget.limit, inUse: budget.inUse, sessions: budget.sessions, maxConnections: config.clients.maxConnections };
+  const text = Number.isFinite(budget.limit)
+    ? `open-files limit ${budget.limit} (${budget.inUse} in use) allows ${budget.sessions} sessions at ${DESCRIPTORS_PER_SESSION} descriptors each, ${SPARE_DESCRIPTORS} kept spare`
+    : 'open-files limit: unlimited';
+  if (budget.sessions < config.clients.maxConnections) {
+    log.warn({ ...fields, fix: 'raise the limit (systemd LimitNOFILE=, docker --ulimit nofile=, ulimit -n) or lower clients.maxConnections' }, `${text}: fewer than clients.maxConnections (${config.clients.maxConnections}); past them clients hear "try later"`);
+  } else {
+    log.info(fields, text);
+  }
+}
+
+/** Accepting failed for want of descriptors (the reserve did not hold): say so, and count it. */
+export function reportOutOfDescriptors(error: NodeJS.ErrnoException, protocol: string, log: Logger, metrics: Metrics): void {
+  metrics.outOfDescriptors.add({ where: 'accept' });
+  log.error({ event: 'listener.error', proto: protocol, code: error.code, cause: error.message }, `${protocol} listener cannot accept connections: out of file descriptors (${error.code}); raise the open-files limit or lower clients.maxConnections`);
 }

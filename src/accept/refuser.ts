@@ -28,13 +28,14 @@ export function tryLaterLine(protocol: Protocol, reason: LimitReason): string {
  * each within REFUSAL_DEADLINE_MS.
  */
 export class Refuser {
-  readonly #inProgress = new Set<Socket>();
+  /** Each refused TCP socket, and the socket on top of it (its TLS socket once one exists). */
+  readonly #inProgress = new Map<Socket, Socket>();
 
   /** Takes a place for one more refusal; false when none is free (cut the socket then). */
   claim(socket: Socket): boolean {
     if (this.#inProgress.size >= MAX_REFUSALS_IN_PROGRESS) return false;
-    this.#inProgress.add(socket);
-    const deadline = setTimeout(() => socket.destroy(), REFUSAL_DEADLINE_MS).unref();
+    this.#inProgress.set(socket, socket);
+    const deadline = setTimeout(() => this.#inProgress.get(socket)?.destroy(), REFUSAL_DEADLINE_MS).unref();
     socket.once('close', () => {
       clearTimeout(deadline);
       this.#inProgress.delete(socket);
@@ -51,7 +52,9 @@ export class Refuser {
     let speaking: Socket = socket;
     if (tls) {
       try {
-        speaking = await upgradeToTls(socket, tls, REFUSAL_DEADLINE_MS);
+        speaking = await upgradeToTls(socket, tls, REFUSAL_DEADLINE_MS, (secure) => {
+          if (this.#inProgress.has(socket)) this.#inProgress.set(socket, secure);
+        });
       } catch {
         socket.destroy();
         return;
@@ -64,6 +67,6 @@ export class Refuser {
 
   /** On shutdown. */
   destroyAll(): void {
-    for (const socket of this.#inProgress) socket.destroy();
+    for (const top of this.#inProgress.values()) top.destroy();
   }
 }
