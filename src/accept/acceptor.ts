@@ -52,7 +52,12 @@ export class Acceptor {
     raw.on('error', () => {});
     this.#unfinished.set(raw, raw);
     raw.once('close', () => this.#unfinished.delete(raw));
-    void this.#accept(raw);
+    // One connection's failure stays with that connection: never an unhandled rejection.
+    this.#accept(raw).catch((error: Error) => {
+      this.#options.log.error({ event: 'session.error', proto: this.#options.listener.protocol, cause: error.message }, 'accepting a connection failed');
+      this.#unfinished.get(raw)?.destroy();
+      raw.destroy();
+    });
   };
 
   /** Stops what has not reached a front yet (shutdown). */

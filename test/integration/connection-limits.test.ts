@@ -113,6 +113,22 @@ describe('clients.maxConnections', () => {
   });
 });
 
+describe('a reload', () => {
+  it('applies changed limits to new connections and cuts none', async () => {
+    stack = await startStack({ config: { clients: { maxConnections: 3 } } });
+    const held = [await greeted('imap'), await greeted('pop3')];
+    const config = stack.proxy.context().config;
+    stack.proxy.reload({ ...config, clients: { ...config.clients, maxConnections: 1 } });
+    expect((await greeted('smtp')).first).toMatch(/^421 4\.7\.0 Too many connections/);
+    for (const { client } of held) {
+      client.send(client === held[0]!.client ? 'a NOOP\r\n' : 'CAPA\r\n');
+      expect(await client.line()).toMatch(/^(a OK|\+OK)/);
+    }
+    stack.proxy.reload({ ...config, clients: { ...config.clients, maxConnections: 3 } });
+    expect((await greeted('smtp')).first).toMatch(/^220 /);
+  });
+});
+
 describe('clients.maxConnectionsPerAddress', () => {
   it('refuses one address past it while another address still gets in', async () => {
     stack = await startStack({ config: { clients: { maxConnectionsPerAddress: 2 } } });
