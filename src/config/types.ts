@@ -44,6 +44,8 @@ export interface ListenerConfig {
   host: string;
   port: number;
   tls: TlsMode;
+  /** PROXY protocol (v1 and v2) from these balancers (addresses and CIDR ranges); absent: off. */
+  proxyProtocol?: readonly string[];
 }
 
 /** An HTTP proxy on the way out, used through CONNECT tunnels. */
@@ -106,6 +108,10 @@ export interface ProxyConfig {
     failedLoginDelayMs: number;
     /** Password checks that may wait for a turn (scrypt runs two at a time); past it, "try later". */
     maxQueuedPasswordChecks: number;
+    /** Open client connections, all listeners together, from accept until the socket closes. */
+    maxConnections: number;
+    /** The same from one client address (0: no such limit). */
+    maxConnectionsPerAddress: number;
   };
   log: { level: LogLevel; format: 'auto' | 'json' | 'pretty' };
   /** Optional HTTP listener for /healthz, /readyz and /metrics; absent means off. */

@@ -104,7 +104,7 @@ export function validateConfig(raw: Json, baseDir: string, source = 'config'): P
   };
 
   const clientsRaw = v.object(root.clients ?? {}, 'clients') ?? {};
-  v.unknownKeys(clientsRaw, 'clients', ['idleTimeoutMs', 'maxFailedLogins', 'failedLoginWindowMs', 'maxLoginAttemptsPerConnection', 'failedLoginDelayMs', 'maxQueuedPasswordChecks']);
+  v.unknownKeys(clientsRaw, 'clients', ['idleTimeoutMs', 'maxFailedLogins', 'failedLoginWindowMs', 'maxLoginAttemptsPerConnection', 'failedLoginDelayMs', 'maxQueuedPasswordChecks', 'maxConnections', 'maxConnectionsPerAddress']);
   const clients = {
     // 10 minutes: RFC 1939's minimum for a POP3 autologout timer, and above RFC 5321's 5 for SMTP.
     idleTimeoutMs: v.positiveInt(clientsRaw.idleTimeoutMs ?? 600_000, 'clients.idleTimeoutMs'),
@@ -114,6 +114,9 @@ export function validateConfig(raw: Json, baseDir: string, source = 'config'): P
     maxLoginAttemptsPerConnection: v.positiveInt(clientsRaw.maxLoginAttemptsPerConnection ?? 3, 'clients.maxLoginAttemptsPerConnection'),
     failedLoginDelayMs: clientsRaw.failedLoginDelayMs === 0 ? 0 : v.positiveInt(clientsRaw.failedLoginDelayMs ?? 1000, 'clients.failedLoginDelayMs'),
     maxQueuedPasswordChecks: v.positiveInt(clientsRaw.maxQueuedPasswordChecks ?? 64, 'clients.maxQueuedPasswordChecks'),
+    // See the README ("Connection limits") for why these numbers.
+    maxConnections: v.positiveInt(clientsRaw.maxConnections ?? 4000, 'clients.maxConnections'),
+    maxConnectionsPerAddress: clientsRaw.maxConnectionsPerAddress === 0 ? 0 : v.positiveInt(clientsRaw.maxConnectionsPerAddress ?? 1000, 'clients.maxConnectionsPerAddress'),
   };
 
   const tokensRaw = v.object(root.tokens ?? {}, 'tokens') ?? {};
@@ -259,7 +262,7 @@ function validateAccount(v: Validator, key: string, username: string, value: Jso
 function validateListener(v: Validator, key: string, value: Json): ListenerConfig | undefined {
   const raw = v.object(value, key);
   if (!raw) return undefined;
-  v.unknownKeys(raw, key, ['protocol', 'host', 'port', 'tls', 'allowPlaintextOnNetwork']);
+  v.unknownKeys(raw, key, ['protocol', 'host', 'port', 'tls', 'allowPlaintextOnNetwork', 'proxyProtocol']);
   const protocol = v.oneOf(raw.protocol, `${key}.protocol`, PROTOCOLS) as Protocol | undefined;
   const host = v.string(raw.host ?? '127.0.0.1', `${key}.host`, 'an IP address to listen on, e.g. 127.0.0.1');
   if (host && isIP(host) === 0 && host !== 'localhost') v.problem(`${key}.host`, `"${host}" is not an IP address`, 'use an IP address such as 127.0.0.1, ::1 or 0.0.0.0');
@@ -269,8 +272,29 @@ function validateListener(v: Validator, key: string, value: Json): ListenerConfi
   if (host && tls === 'none' && !isLoopback(host) && !allowPlaintext) {
     v.problem(key, `listens on ${host} without TLS, so passwords would cross the network in clear text`, 'set "tls": "starttls" or "implicit", or add "allowPlaintextOnNetwork": true if you accept the risk');
   }
+  const proxyProtocol = validateProxyProtocol(v, `${key}.proxyProtocol`, raw.proxyProtocol);
   if (!protocol || !host || port === undefined || !tls) return undefined;
-  return { protocol, host, port, tls };
+  return { protocol, host, port, tls, ...(proxyProtocol ? { proxyProtocol } : {}) };
+}
+
+/** The balancers trusted to send PROXY headers: IP addresses and CIDR ranges. */
+function validateProxyProtocol(v: Validator, key: string, value: Json): string[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  const fix = 'list the load balancers\' addresses or ranges, e.g. ["10.0.0.0/24", "192.0.2.10"]';
+  if (!Array.isArray(value) || value.length === 0) {
+    v.problem(key, Array.isArray(value) ? 'is an empty list, so no balancer could send a header' : 'must be a list of addresses', fix);
+    return undefined;
+  }
+  const entries: string[] = [];
+  value.forEach((entry, index) => {
+    const [address = '', prefix, extra] = typeof entry === 'string' ? entry.split('/') : [];
+    const family = isIP(address);
+    const bits = family === 4 ? 32 : 128;
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits);
+    if (family === 0 || !prefixOk || extra !== undefined) v.problem(`${key}[${index}]`, `${JSON.stringify(entry)} is not an IP address or CIDR range`, fix);
+    else entries.push(entry as string);
+  });
+  return entries;
 }
 
 function validateLocalTls(v: Validator, value: Json): ProxyConfig['tls'] {

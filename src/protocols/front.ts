@@ -178,7 +178,7 @@ export abstract class LineFront<U extends UpstreamSession> {
     const clientLeft = new AbortController();
     const onLeave = () => clientLeft.abort();
     this.socket.once('close', onLeave);
-    const attempt = { credentials, protocol, clientAddress: this.socket.remoteAddress ?? '', previousFailures: this.#failedLogins, signal: clientLeft.signal };
+    const attempt = { credentials, protocol, clientAddress: this.env.clientAddress, previousFailures: this.#failedLogins, signal: clientLeft.signal };
     login(ctx, attempt, log, openUpstream).then((outcome) => {
       this.socket.off('close', onLeave);
       if (this.socket.destroyed || this.state === 'done') {

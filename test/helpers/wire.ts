@@ -37,8 +37,8 @@ export class WireClient {
     });
   }
 
-  /** Reads from a connection the test opened itself (one it kept paused until now, say). */
-  static over(socket: Socket): WireClient {
+  /** A client on a socket opened otherwise (after writing a PROXY header, or kept paused until now). */
+  static wrap(socket: Socket): WireClient {
     const client = new WireClient(socket);
     socket.resume();
     return client;

@@ -103,7 +103,7 @@ describe('one unauthenticated connection cannot hurt the proxy', () => {
       expect(peak - before).toBeLessThan(96 * 1024 * 1024);
       expect(socket.writableLength).toBeGreaterThan(8 * 1024 * 1024);
       // Once the client reads, the proxy goes on answering in order.
-      const reader = WireClient.over(socket);
+      const reader = WireClient.wrap(socket);
       expect(await reader.line()).toMatch(protocol === 'imap' ? /^\* OK / : /^\+OK /);
       expect(await reader.line()).toMatch(answer);
       socket.destroy();

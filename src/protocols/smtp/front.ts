@@ -9,7 +9,7 @@ import { UpstreamError } from '../../upstream/errors.js';
 import { noticeThrottling } from '../../upstream/mailbox-limits.js';
 import { SmtpUpstream } from '../../upstream/smtp-client.js';
 import { newSessionId } from '../session.js';
-import { ClientSockets } from './client-sockets.js';
+import type { ClientSockets } from './client-sockets.js';
 import { readDataFaithfully } from './data-reader.js';
 import { formatReply, type SmtpReply } from './reply.js';
 import { GOODBYE, SmtpShutdown } from './shutdown.js';
@@ -69,13 +69,12 @@ export type SmtpFront = SMTPServer & {
  * gets Exchange's own verdict for MAIL, each RCPT and the message. A message is acknowledged
  * only after Exchange acknowledged it; nothing is queued.
  */
-export function createSmtpFront(currentContext: () => ProxyContext, listener: ListenerConfig, baseLog: Logger, onSession: (delta: 1 | -1) => void): SmtpFront {
+export function createSmtpFront(currentContext: () => ProxyContext, listener: ListenerConfig, baseLog: Logger, onSession: (delta: 1 | -1) => void, clientSockets: ClientSockets): SmtpFront {
   const sessions = new Map<string, RelaySession>();
   const state = (session: SMTPServerSession) => sessions.get(session.id)!;
   const plain = listener.tls === 'none';
   const localTls = currentContext().config.tls;
   const tlsKeys = localTls && !plain ? { key: localTls.key.reveal(), cert: localTls.cert } : {};
-  const clientSockets = new ClientSockets();
   readDataFaithfully();
 
   const server = new SMTPServer({
@@ -100,7 +99,7 @@ export function createSmtpFront(currentContext: () => ProxyContext, listener: Li
       // A TLS handshake that was under way when the shutdown began.
       if (shutdown.stopping) return callback(reply(421, GOODBYE));
       const log = baseLog.child({ sid: newSessionId(), proto: 'smtp', client: `${session.remoteAddress}:${session.remotePort}` });
-      const socket = clientSockets.take(session.remoteAddress, session.remotePort);
+      const socket = clientSockets.take(session.id);
       sessions.set(session.id, { ctx: currentContext(), log, started: Date.now(), left: new AbortController(), socket, transactionOpen: false, busy: false, failedLogins: 0, messages: 0 });
       onSession(1);
       log.info({ event: 'connect', tls: session.secure }, 'client connected');
@@ -204,7 +203,6 @@ export function createSmtpFront(currentContext: () => ProxyContext, listener: Li
       relay.log.info({ event: 'close', loggedIn: Boolean(relay.account), messages: relay.messages, bytesFromClient, bytesToClient, durationMs: Date.now() - relay.started }, 'session closed');
     },
   });
-  clientSockets.watch(server.server);
   const shutdown = new SmtpShutdown(server, sessions);
 
   /** Runs one step with the session marked busy; a shutdown may say goodbye once it is answered. */
