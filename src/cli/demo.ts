@@ -1,13 +1,13 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateSelfSignedCertificate } from '../certificates.js';
+import { generateSelfSignedCertificate } from '../ops/self-signed-certificate.js';
 import { loadConfig } from '../config/load.js';
-import { createLogger } from '../log.js';
-import { hashPassword } from '../password-hash.js';
+import { createLogger } from '../ops/log.js';
+import { hashPassword } from '../config/password-hash.js';
 import { startSandbox } from '../sandbox/index.js';
-import { Secret } from '../secret.js';
-import { startProxy } from '../server.js';
+import { Secret } from '../config/secret.js';
+import { startProxy } from '../listen/proxy.js';
 import { stopOnSignals, type LogFlags } from './commands.js';
 
 export const DEMO_USER = 'demo';

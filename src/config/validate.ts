@@ -1,30 +1,15 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { isIP } from 'node:net';
-import { Secret } from '../secret.js';
-import { isPasswordHash } from '../password-hash.js';
+import { Secret } from './secret.js';
+import { isPasswordHash } from './password-hash.js';
 import { CLOUDS, type CloudName } from './clouds.js';
+import { ConfigError } from './problems.js';
 import { Validator, type Json } from './validator.js';
 import {
   LOG_LEVELS, PROTOCOLS, TLS_MODES,
   type AccountConfig, type AppConfig, type AppCredential, type HttpProxyConfig, type ListenerConfig,
   type LogLevel, type Protocol, type ProxyConfig, type TlsMode,
 } from './types.js';
-
-export interface ConfigProblem {
-  key: string;
-  problem: string;
-  fix: string;
-}
-
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  constructor(readonly problems: ConfigProblem[], source: string) {
-    super(
-      `${source}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n` +
-        problems.map((p) => `  - ${p.key}: ${p.problem}. Fix: ${p.fix}.`).join('\n'),
-    );
-  }
-}
 
 const KNOWN_TOP_KEYS = ['$schema', 'cloud', 'apps', 'accounts', 'listeners', 'tls', 'upstream', 'tokens', 'clients', 'log', 'admin'];
 
@@ -348,3 +333,5 @@ export function isLoopback(host: string): boolean {
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export { ConfigError, type ConfigProblem } from './problems.js';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { HostPort } from './types.js';
 import { resolveReference } from './references.js';
-import type { ConfigProblem } from './validate.js';
+import type { ConfigProblem } from './problems.js';
 
 export type Json = unknown;
 export type JsonObject = Record<string, Json>;

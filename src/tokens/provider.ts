@@ -1,9 +1,9 @@
 import { ConfidentialClientApplication, LogLevel, type Configuration } from '@azure/msal-node';
 import type { Logger } from 'pino';
 import type { AppConfig, HttpProxyConfig } from '../config/types.js';
-import type { Metrics } from '../metrics.js';
+import type { Metrics } from '../ops/metrics.js';
 import { MICROSOFT_AUTHORITY_HOSTS } from '../config/clouds.js';
-import { Secret } from '../secret.js';
+import { Secret } from '../config/secret.js';
 import { readTokenClaims, type TokenClaims } from './claims.js';
 import { TokenError, classifyTokenFailure } from './errors.js';
 import { createNetworkClient, type TokenNetworkClient } from './network-client.js';

@@ -1,8 +1,8 @@
 import type { HostPort } from '../config/types.js';
-import type { Secret } from '../secret.js';
-import { parseXoauth2ErrorChallenge, xoauth2InitialResponse } from '../sasl/xoauth2.js';
+import type { Secret } from '../config/secret.js';
+import { parseXoauth2ErrorChallenge, xoauth2InitialResponse } from './xoauth2.js';
 import { describe, type UpstreamConnector } from './connector.js';
-import { UpstreamError } from './errors.js';
+import { UpstreamError } from '../outbound/errors.js';
 import type { UpstreamSession } from './session.js';
 import { SocketLineReader } from './line-reader.js';
 

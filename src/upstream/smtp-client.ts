@@ -2,12 +2,12 @@ import { hostname } from 'node:os';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { HostPort } from '../config/types.js';
-import type { Secret } from '../secret.js';
-import { DotStuffer } from '../protocols/smtp/dot-stuffing.js';
-import { SmtpReplyAssembler, ehloKeywords, formatReply, type SmtpReply } from '../protocols/smtp/reply.js';
-import { parseXoauth2ErrorChallenge, xoauth2InitialResponse } from '../sasl/xoauth2.js';
+import type { Secret } from '../config/secret.js';
+import { DotStuffer } from '../wire/dot-stuffing.js';
+import { SmtpReplyAssembler, ehloKeywords, formatReply, type SmtpReply } from '../wire/smtp-reply.js';
+import { parseXoauth2ErrorChallenge, xoauth2InitialResponse } from './xoauth2.js';
 import { describe, type UpstreamConnector } from './connector.js';
-import { UpstreamError } from './errors.js';
+import { UpstreamError } from '../outbound/errors.js';
 import { SocketLineReader } from './line-reader.js';
 
 /** RFC 5321 section 4.5.3.2 asks clients to wait up to 10 minutes for the end of DATA. */

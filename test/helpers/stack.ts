@@ -1,13 +1,13 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { generateSelfSignedCertificate, type GeneratedCertificate } from '../../src/certificates.js';
+import { generateSelfSignedCertificate, type GeneratedCertificate } from '../../src/ops/self-signed-certificate.js';
 import { validateConfig } from '../../src/config/validate.js';
 import type { Protocol, TlsMode } from '../../src/config/types.js';
-import { createLogger } from '../../src/log.js';
-import { hashPassword } from '../../src/password-hash.js';
-import { Secret } from '../../src/secret.js';
-import { startProxy, type RunningProxy } from '../../src/server.js';
+import { createLogger } from '../../src/ops/log.js';
+import { hashPassword } from '../../src/config/password-hash.js';
+import { Secret } from '../../src/config/secret.js';
+import { startProxy, type RunningProxy } from '../../src/listen/proxy.js';
 import { startSandbox, type Sandbox, type SandboxApp, type SandboxOptions } from '../../src/sandbox/index.js';
 import { FAST_HASH_PARAMS, tempDir } from './config.js';
 import { logCapture } from './net.js';

@@ -1,12 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { certificateValidities } from '../../src/certificate-expiry.js';
-import { generateSelfSignedCertificate } from '../../src/certificates.js';
+import { certificateValidities } from '../../src/ops/certificate-expiry.js';
+import { generateSelfSignedCertificate } from '../../src/ops/self-signed-certificate.js';
 import { validateConfig } from '../../src/config/validate.js';
 import { runDoctor } from '../../src/doctor/run.js';
-import { createLogger } from '../../src/log.js';
-import { startProxy } from '../../src/server.js';
+import { createLogger } from '../../src/ops/log.js';
+import { startProxy } from '../../src/listen/proxy.js';
 import { minimalConfig, tempDir } from '../helpers/config.js';
 import { freePort, logCapture } from '../helpers/net.js';
 

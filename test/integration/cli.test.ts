@@ -3,8 +3,8 @@ import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { verifyPassword } from '../../src/password-hash.js';
-import { Secret } from '../../src/secret.js';
+import { verifyPassword } from '../../src/config/password-hash.js';
+import { Secret } from '../../src/config/secret.js';
 import { minimalConfig, tempDir } from '../helpers/config.js';
 import { curl } from '../helpers/stack.js';
 

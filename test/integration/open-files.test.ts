@@ -4,8 +4,8 @@ import { get } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { hashPassword } from '../../src/password-hash.js';
-import { Secret } from '../../src/secret.js';
+import { hashPassword } from '../../src/config/password-hash.js';
+import { Secret } from '../../src/config/secret.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { FAST_HASH_PARAMS, tempDir } from '../helpers/config.js';
 import { WireClient } from '../helpers/wire.js';
@@ -125,7 +125,7 @@ describe('running out of descriptors anyway', () => {
   it('an upstream connection that fails with EMFILE says so and is counted', async () => {
     // A process that has used up its descriptors (with files here), then dials a listening port.
     const connector = new URL('../../dist/upstream/connector.js', import.meta.url).href;
-    const metricsModule = new URL('../../dist/metrics.js', import.meta.url).href;
+    const metricsModule = new URL('../../dist/ops/metrics.js', import.meta.url).href;
     const script = `
       import { openSync } from 'node:fs';
       import { createServer } from 'node:net';

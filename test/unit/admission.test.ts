@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { Admission, type Ticket } from '../../src/accept/admission.js';
-import { parseOpenFilesLimit, sessionsAllowed } from '../../src/accept/open-files.js';
-import { createLogger } from '../../src/log.js';
-import { Metrics } from '../../src/metrics.js';
-import { RefusalLog } from '../../src/accept/refusal-log.js';
+import { Admission, type Ticket } from '../../src/listen/admission.js';
+import { parseOpenFilesLimit, sessionsAllowed } from '../../src/ops/open-files.js';
+import { createLogger } from '../../src/ops/log.js';
+import { Metrics } from '../../src/ops/metrics.js';
+import { RefusalLog } from '../../src/listen/refusal-log.js';
 import { logCapture } from '../helpers/net.js';
 
 const ticket = (admission: Admission, address: string): Ticket => {

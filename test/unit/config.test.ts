@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import { join } from 'node:path';
-import { generateSelfSignedCertificate } from '../../src/certificates.js';
+import { generateSelfSignedCertificate } from '../../src/ops/self-signed-certificate.js';
 import { loadConfig } from '../../src/config/load.js';
 import { ConfigError, validateConfig } from '../../src/config/validate.js';
 import { minimalConfig, tempDir } from '../helpers/config.js';

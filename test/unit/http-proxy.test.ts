@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config/validate.js';
-import { Secret } from '../../src/secret.js';
-import { connectRequest, parseConnectAnswer } from '../../src/upstream/http-proxy.js';
+import { Secret } from '../../src/config/secret.js';
+import { connectRequest, parseConnectAnswer } from '../../src/outbound/http-proxy.js';
 import { minimalConfig, tempDir } from '../helpers/config.js';
 
 const proxy = { host: 'proxy.corp.test', port: 3128, forMail: false };

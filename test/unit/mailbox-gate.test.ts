@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Metrics } from '../../src/metrics.js';
+import { Metrics } from '../../src/ops/metrics.js';
 import { GateRefusal, MailboxGate, type GateLimits, type Slot } from '../../src/upstream/mailbox-gate.js';
 
 const LIMITS: GateLimits = { maxSessions: { imap: 2, pop3: 2, smtp: 1 }, waitMs: 5000, maxWaiting: 2 };

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { createSaslServer, decodeBase64 } from '../../src/sasl/index.js';
-import { SaslExchange } from '../../src/sasl/exchange.js';
-import { parseXoauth2ErrorChallenge, xoauth2InitialResponse } from '../../src/sasl/xoauth2.js';
-import { Secret } from '../../src/secret.js';
+import { createSaslServer, decodeBase64 } from '../../src/auth/sasl/index.js';
+import { SaslExchange } from '../../src/auth/sasl/exchange.js';
+import { parseXoauth2ErrorChallenge, xoauth2InitialResponse } from '../../src/upstream/xoauth2.js';
+import { Secret } from '../../src/config/secret.js';
 
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 
