@@ -1,6 +1,5 @@
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { generateSelfSignedCertificate } from '../ops/self-signed-certificate.js';
 import { startAdminServer } from '../listen/admin.js';
 import { loadConfig } from '../config/load.js';
 import { ConfigError } from '../config/validate.js';
@@ -12,8 +11,7 @@ import { Secret } from '../config/secret.js';
 import { startProxy, type RunningProxy } from '../listen/proxy.js';
 import { COMMAND_TIMEOUT_MS } from '../upstream/smtp-client.js';
 import { promptHidden, readStdin } from './prompt.js';
-import { renderChecklist, renderJson } from '../doctor/report.js';
-import { runDoctor, type DoctorOptions } from '../doctor/run.js';
+import type { DoctorOptions } from '../doctor/run.js';
 
 export interface LogFlags {
   level?: LogLevel;
@@ -102,6 +100,9 @@ export async function genCertCommand(outDir: string, hosts: string[], force: boo
     throw new UsageError(`${certFile} or its key already exists; pass --force to replace them`);
   }
   const names = [...new Set([...hosts, 'localhost'])];
+  // Loaded here, not at the top: @peculiar/x509 takes half a second and ~20 MB to load and
+  // patches the global Reflect (reflect-metadata); the running proxy never needs it.
+  const { generateSelfSignedCertificate } = await import('../ops/self-signed-certificate.js');
   const { certPem, keyPem } = await generateSelfSignedCertificate(names);
   mkdirSync(dir, { recursive: true });
   writeFileSync(certFile, certPem);
@@ -112,6 +113,8 @@ export async function genCertCommand(outDir: string, hosts: string[], force: boo
 
 /** Prints the doctor's checklist (or JSON); returns the exit code: 0 only when all checks pass. */
 export async function doctorCommand(options: DoctorOptions, json: boolean): Promise<number> {
+  // Loaded on demand, like gen-cert and demo: `start` loads only what the proxy runs on.
+  const [{ runDoctor }, { renderChecklist, renderJson }] = await Promise.all([import('../doctor/run.js'), import('../doctor/report.js')]);
   const findings = await runDoctor(options);
   process.stdout.write(json ? renderJson(findings) : renderChecklist(findings, process.stdout.isTTY === true));
   return findings.every((f) => f.ok) ? 0 : 1;

@@ -23,7 +23,10 @@ export function startAdminServer(proxy: RunningProxy, address: HostPort, log: Lo
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'text/plain', 'method not allowed\n');
     const path = new URL(req.url ?? '/', 'http://admin').pathname;
     if (path === '/healthz') return send(200, 'text/plain', 'ok\n');
-    if (path === '/metrics') return send(200, 'text/plain; version=0.0.4; charset=utf-8', proxy.metrics.render());
+    if (path === '/metrics') {
+      proxy.metrics.render().then((body) => send(200, proxy.metrics.contentType, body), (error: Error) => send(500, 'text/plain', `${error.message}\n`));
+      return;
+    }
     if (path === '/readyz') {
       void readiness(proxy, stopping).then(({ ready, apps }) => send(ready ? 200 : 503, 'application/json', `${JSON.stringify({ ready, apps })}\n`));
       return;

@@ -195,7 +195,7 @@ function admissionLimits(config: ProxyConfig, openFiles: OpenFilesBudget | undef
 
 /** Exposes each certificate's expiry as a metric, and warns from RENEW_WITHIN_DAYS before it. */
 function checkCertificates(config: ProxyConfig, log: Logger, metrics: Metrics): void {
-  metrics.certificateExpiry.values.clear();
+  metrics.certificateExpiry.clear();
   for (const certificate of certificateValidities(config)) {
     metrics.certificateExpiry.set({ certificate: certificate.key }, Math.floor(certificate.validTo.getTime() / 1000));
     if (certificate.daysLeft < RENEW_WITHIN_DAYS) {

@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import pino, { type DestinationStream, type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import type pretty from 'pino-pretty';
 import type { LogLevel } from '../config/types.js';
 
 export type { Logger } from 'pino';
@@ -19,7 +20,7 @@ export interface LogOptions {
  */
 export function createLogger(options: LogOptions): Logger {
   const usePretty = options.format === 'pretty' || (options.format === 'auto' && !options.destination && process.stdout.isTTY === true);
-  const destination = options.destination ?? (usePretty ? pretty({ colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }) : pino.destination({ sync: false }));
+  const destination = options.destination ?? (usePretty ? loadPretty()({ colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }) : pino.destination({ sync: false }));
   return pino(
     {
       level: options.level,
@@ -31,4 +32,9 @@ export function createLogger(options: LogOptions): Logger {
     },
     destination,
   );
+}
+
+/** pino-pretty (some 40 modules) is loaded only for a terminal; a service writes JSON. */
+function loadPretty(): typeof pretty {
+  return createRequire(import.meta.url)('pino-pretty') as typeof pretty;
 }

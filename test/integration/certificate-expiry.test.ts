@@ -43,7 +43,7 @@ describe('certificates that run out', () => {
       const warning = lines.map((line) => JSON.parse(line)).find((entry) => entry.event === 'certificate.expiring');
       expect(warning).toMatchObject({ level: 40, certificate: 'tls.certFile', daysLeft: 19, fix: expect.stringContaining('gen-cert --force') });
       expect(warning.msg).toMatch(/^tls\.certFile is valid until \d{4}-\d\d-\d\d \(19 days\)$/);
-      const metrics = proxy.metrics.render();
+      const metrics = await proxy.metrics.render();
       expect(metrics).toMatch(/o365p_certificate_expiry_timestamp_seconds\{certificate="tls\.certFile"\} \d{10}/);
       expect(metrics).toMatch(/o365p_certificate_expiry_timestamp_seconds\{certificate="apps\.contoso\.certificate\.certFile"\} \d{10}/);
     } finally {

@@ -30,7 +30,7 @@ async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> 
 }
 
 const refusedLines = (s: Stack) => s.logs.map((line) => JSON.parse(line)).filter((entry) => entry.event === 'connections.refused');
-const refusedMetric = (s: Stack, protocol: string, reason: string) => Number(new RegExp(`o365p_connections_refused_total\\{protocol="${protocol}",reason="${reason}"\\} (\\d+)`).exec(s.proxy.metrics.render())?.[1] ?? 0);
+const refusedMetric = (s: Stack, protocol: string, reason: string) => s.proxy.metrics.connectionsRefused.value({ protocol, reason });
 
 describe('clients.maxConnections', () => {
   it('past it, every protocol says its own "try later" and closes, on every TLS mode', async () => {
@@ -51,8 +51,8 @@ describe('clients.maxConnections', () => {
         await client.ended();
       }
     }
-    expect(refusedMetric(stack, 'imap', 'max-connections')).toBe(3);
-    expect(refusedMetric(stack, 'smtp', 'max-connections')).toBe(3);
+    expect(await refusedMetric(stack, 'imap', 'max-connections')).toBe(3);
+    expect(await refusedMetric(stack, 'smtp', 'max-connections')).toBe(3);
     // Refused connections hold nothing once closed.
     await until(() => stack!.proxy.openConnections() === 2);
   });
@@ -83,7 +83,7 @@ describe('clients.maxConnections', () => {
     const lines = refusedLines(stack);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ level: 40, reason: 'max-connections', refused: 1, proto: 'pop3', detail: 'clients.maxConnections (1) reached', client: expect.stringMatching(/^127\.0\.0\.1:\d+$/) });
-    expect(refusedMetric(stack, 'pop3', 'max-connections')).toBe(5);
+    expect(await refusedMetric(stack, 'pop3', 'max-connections')).toBe(5);
     // The four since then are not lost: they come in the next line (here: at shutdown).
     await stack.close();
     const after = refusedLines(stack);
@@ -107,7 +107,7 @@ describe('clients.maxConnections', () => {
     await until(() => sockets.filter((s) => s.destroyed || s.readableEnded).length >= 60 - 16, 2000);
     const times = await Promise.all(closed);
     expect(Math.max(...times) - started).toBeLessThan(7000);
-    expect(refusedMetric(stack, 'imap', 'max-connections')).toBe(60);
+    expect(await refusedMetric(stack, 'imap', 'max-connections')).toBe(60);
     await until(() => stack!.proxy.openConnections() === 1);
     for (const socket of sockets) socket.destroy();
   });
@@ -137,7 +137,7 @@ describe('clients.maxConnectionsPerAddress', () => {
     expect((await greeted('pop3')).first).toBe('-ERR [SYS/TEMP] Too many connections from your address, try again later.');
     expect((await greeted('pop3', { localAddress: '127.0.0.2' })).first).toMatch(/^\+OK /);
     expect(refusedLines(stack)[0]).toMatchObject({ reason: 'max-connections-per-address', client: expect.stringMatching(/^127\.0\.0\.1:/), detail: 'clients.maxConnectionsPerAddress (2) reached' });
-    expect(refusedMetric(stack, 'pop3', 'max-connections-per-address')).toBe(1);
+    expect(await refusedMetric(stack, 'pop3', 'max-connections-per-address')).toBe(1);
   });
 
   it('is off at 0', async () => {

@@ -31,9 +31,9 @@ async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> 
   }
 }
 
-/** Upstream sessions holding a place now, as /metrics shows them. */
+/** Upstream sessions holding a place now (o365p_upstream_sessions shows the same count: test/unit/mailbox-gate.test.ts). */
 function inUse(protocol: Protocol, s = stack): number {
-  return s.proxy.metrics.upstreamSessions.values.get(`protocol="${protocol}"`) ?? 0;
+  return s.proxy.context().mailboxGate.inUse(protocol);
 }
 
 function logEvents(event: string): Record<string, any>[] {
@@ -112,8 +112,8 @@ describe('sessions per mailbox', () => {
     expect((await login('pop3')).reply).toBe(`-ERR [SYS/TEMP] ${BUSY}`);
     expect((await login('smtp')).reply).toMatch(/^235 /);
     expect((await login('smtp')).reply).toBe(`454 4.7.0 ${BUSY}`);
-    const refusals = stack.proxy.metrics.upstreamRefusals.values;
-    expect([refusals.get('protocol="imap",reason="busy"'), refusals.get('protocol="pop3",reason="busy"'), refusals.get('protocol="smtp",reason="busy"')]).toEqual([3, 1, 1]);
+    const busy = (protocol: Protocol) => stack.proxy.metrics.upstreamRefusals.value({ protocol, reason: 'busy' });
+    expect([await busy('imap'), await busy('pop3'), await busy('smtp')]).toEqual([3, 1, 1]);
   });
 
   it('gives the place back when the upstream login fails', async () => {
@@ -220,7 +220,7 @@ describe('when Exchange throttles', () => {
     expect(more).toEqual([]);
     expect(event).toMatchObject({ level: 40, protocol: 'imap', mailbox: MAILBOX, backoffMs: expect.any(Number) });
     expect(event!.backoffMs).toBeGreaterThan(2500);
-    expect(stack.proxy.metrics.upstreamThrottled.values.get('protocol="imap"')).toBe(1);
+    expect(await stack.proxy.metrics.upstreamThrottled.value({ protocol: 'imap' })).toBe(1);
 
     const started = Date.now();
     expect((await login('imap')).reply).toBe(`a NO [UNAVAILABLE] ${THROTTLED}`);

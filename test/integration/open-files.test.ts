@@ -138,7 +138,7 @@ describe('running out of descriptors anyway', () => {
       const held = [];
       try { for (;;) held.push(openSync('/dev/null', 'r')); } catch {}
       const outcome = await upstream.connectPlain({ host: '127.0.0.1', port: server.address().port }).then(() => 'connected', (error) => error.message);
-      console.log(JSON.stringify({ outcome, metrics: metrics.render().split('\\n').filter((l) => l.startsWith('o365p_open_files')) }));
+      console.log(JSON.stringify({ outcome, metrics: (await metrics.render()).split('\\n').filter((l) => l.startsWith('o365p_open_files')) }));
       process.exit(0);
     `;
     const output = await new Promise<string>((resolve, reject) => {

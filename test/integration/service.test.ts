@@ -112,6 +112,13 @@ describe('running as a service', () => {
     expect(metrics).toMatch(/o365p_upstream_login_seconds_count\{protocol="imap"\} 1/);
     expect(metrics).toMatch(/o365p_upstream_connect_seconds_count\{host="127\.0\.0\.1"\} 1/);
     expect(metrics).toMatch(/o365p_bytes_total\{protocol="imap",direction="down"\} [1-9]/);
+    // The process and the Node runtime: prom-client's default metrics, under the proxy's prefix.
+    expect(metrics).toMatch(/^o365p_process_cpu_seconds_total \d/m);
+    expect(metrics).toMatch(/^o365p_process_open_fds [1-9]/m);
+    expect(metrics).toMatch(/^o365p_nodejs_eventloop_lag_seconds \d/m);
+    expect(metrics).toMatch(/^o365p_nodejs_eventloop_lag_p99_seconds \d/m);
+    const headers = await curl(['--output', '/dev/null', '--write-out', '%{content_type}', `http://127.0.0.1:${service.ports.admin}/metrics`]);
+    expect(headers.stdout.toString()).toBe('text/plain; version=0.0.4; charset=utf-8');
     expect((await http(service.ports.admin, '/nope')).status).toBe(404);
   });
 

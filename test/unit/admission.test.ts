@@ -71,7 +71,7 @@ describe('refusal log', () => {
     expect(entries().map((e) => [e.reason, e.refused])).toEqual([['max-connections', 1], ['open-files', 1]]);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(entries()[2]).toMatchObject({ level: 40, event: 'connections.refused', reason: 'max-connections', refused: 2, withoutGreeting: 1, client: '10.0.0.3:3', msg: 'refused 2 connections (max-connections): clients.maxConnections (1) reached; the last from 10.0.0.3:3' });
-    expect(metrics.render()).toContain('o365p_connections_refused_total{protocol="imap",reason="max-connections"} 3');
+    expect(await metrics.render()).toContain('o365p_connections_refused_total{protocol="imap",reason="max-connections"} 3');
     log.flush();
     expect(lines).toHaveLength(3);
   });
