@@ -5,8 +5,8 @@ import type { SessionRegistrar } from '../session.js';
 import type { ClientSockets } from './client-sockets.js';
 import { readDataFaithfully } from './data-reader.js';
 import { logIn, params, relayStep, type RelaySession } from './relay.js';
-import { asError, SmtpAnswers, SMTP_REPLIES } from './replies.js';
-import { SmtpShutdown } from './shutdown.js';
+import { asError, SmtpAnswers } from './replies.js';
+import { GOODBYE, SmtpShutdown } from './shutdown.js';
 
 type Callback = (error?: Error | null) => void;
 
@@ -27,13 +27,11 @@ export type SmtpFront = SMTPServer & {
  * session registry like IMAP and POP3 ones.
  */
 export function createSmtpFront(registry: SessionRegistrar, listener: ListenerConfig, clientSockets: ClientSockets): SmtpFront {
-  const relays = new Map<string, RelaySession>();
-  const relayOf = (session: SMTPServerSession) => relays.get(session.id)!;
   const { config } = registry.context;
   const plain = listener.tls === 'none';
   const tlsKeys = config.tls && !plain ? { key: config.tls.key.reveal(), cert: config.tls.cert } : {};
   readDataFaithfully();
-
+  const hooks = new SmtpHooks(registry, clientSockets);
   const server = new SMTPServer({
     ...tlsKeys,
     secure: listener.tls === 'implicit',
@@ -51,44 +49,63 @@ export function createSmtpFront(registry: SessionRegistrar, listener: ListenerCo
     // A silent client is told 421 and closed; smtp-server does not count time it waits for us.
     socketTimeout: config.clients.idleTimeoutMs,
     // No closeTimeout: shutdown is SmtpShutdown's, smtp-server's close() is never called.
-    onConnect: (session, callback) => onConnect(session, callback),
-    onAuth: (auth, session, callback) => onAuth(auth, relayOf(session), session, callback),
-    onMailFrom: (address, session, callback) => onMailFrom(address, relayOf(session), session, callback),
-    onRcptTo: (address, session, callback) => {
-      whileBusy(session, relayOf(session), (relay) => relayStep(relay, (upstream) => upstream.command(`RCPT TO:<${address.address}>${params(address)}`), false)).then(answered(callback), callback);
-    },
-    onData: (stream, session, callback) => onData(stream, relayOf(session), session, callback),
-    onClose: (session) => onClose(session),
+    onConnect: hooks.onConnect,
+    onAuth: hooks.onAuth,
+    onMailFrom: hooks.onMailFrom,
+    onRcptTo: hooks.onRcptTo,
+    onData: hooks.onData,
+    onClose: hooks.onClose,
   });
-  const shutdown = new SmtpShutdown(server, relays);
+  const shutdown = hooks.attach(server);
+  return Object.assign(server, { stopListening: () => shutdown.stopListening() });
+}
 
-  function onConnect(session: SMTPServerSession, callback: Callback): void {
-    // A TLS handshake that was under way when the shutdown began.
-    if (shutdown.stopping) return callback(asError(SMTP_REPLIES.shutdown({ kind: 'shutdown' }, '*')!));
-    const client = { address: session.remoteAddress, port: session.remotePort };
-    const socket = clientSockets.take(session.id);
-    registry.open('smtp', client, (opened) => {
-      relays.set(session.id, { ...opened, clientAddress: client.address, started: Date.now(), left: new AbortController(), socket, transactionOpen: false, busy: false, failedLogins: 0, messages: 0 });
-      opened.log.info({ event: 'connect', tls: session.secure }, 'client connected');
-      return shutdown.control(session.id);
-    }, () => socket?.destroy());
-    callback();
+/** smtp-server's hooks: each step of a client's session, relayed upstream as it happens. */
+class SmtpHooks {
+  readonly #relays = new Map<string, RelaySession>();
+  readonly #registry: SessionRegistrar;
+  readonly #clientSockets: ClientSockets;
+  #shutdown!: SmtpShutdown;
+
+  constructor(registry: SessionRegistrar, clientSockets: ClientSockets) {
+    this.#registry = registry;
+    this.#clientSockets = clientSockets;
   }
 
-  function onAuth(auth: SMTPServerAuthentication, relay: RelaySession, session: SMTPServerSession, callback: (error: Error | null, response?: { user: string }) => void): void {
+  attach(server: SMTPServer): SmtpShutdown {
+    this.#shutdown = new SmtpShutdown(server, this.#relays);
+    return this.#shutdown;
+  }
+
+  readonly onConnect = (session: SMTPServerSession, callback: Callback): void => {
+    // A TLS handshake that was under way when the shutdown began.
+    if (this.#shutdown.stopping) return callback(asError(GOODBYE));
+    const client = { address: session.remoteAddress, port: session.remotePort };
+    const socket = this.#clientSockets.take(session.id);
+    this.#registry.open('smtp', client, (opened) => {
+      this.#relays.set(session.id, { ...opened, clientAddress: client.address, started: Date.now(), left: new AbortController(), socket, transactionOpen: false, busy: false, failedLogins: 0, messages: 0 });
+      opened.log.info({ event: 'connect', tls: session.secure }, 'client connected');
+      return this.#shutdown.control(session.id);
+    }, () => socket?.destroy());
+    callback();
+  };
+
+  readonly onAuth = (auth: SMTPServerAuthentication, session: SMTPServerSession, callback: (error: Error | null, response?: { user: string }) => void): void => {
+    const relay = this.#relayOf(session);
     if (relay.account) return callback(asError(SmtpAnswers.alreadyAuthenticated));
     const credentials = { username: auth.username ?? '', password: new Secret(auth.password ?? '') };
-    whileBusy(session, relay, () => logIn(relay, credentials)).then((result) => {
+    this.#whileBusy(session, () => logIn(relay, credentials)).then((result) => {
       if (result === 'client-left') return;
       if (result === 'ok') return callback(null, { user: relay.account!.username });
       callback(asError(result));
     }, (error: Error) => callback(asError(SmtpAnswers.loginFailed(error))));
-  }
+  };
 
-  function onMailFrom(address: SMTPServerAddress, relay: RelaySession, session: SMTPServerSession, callback: Callback): void {
+  readonly onMailFrom = (address: SMTPServerAddress, session: SMTPServerSession, callback: Callback): void => {
+    const relay = this.#relayOf(session);
     if (!relay.account) return callback(asError(SmtpAnswers.authenticationRequired));
-    if (shutdown.stopping) return callback(asError(SMTP_REPLIES.shutdown({ kind: 'shutdown' }, '*')!));
-    whileBusy(session, relay, () => relayStep(relay, async (upstream) => {
+    if (this.#shutdown.stopping) return callback(asError(GOODBYE));
+    this.#whileBusy(session, () => relayStep(relay, async (upstream) => {
       if (relay.transactionOpen) {
         relay.transactionOpen = false;
         await upstream.command('RSET');
@@ -97,10 +114,16 @@ export function createSmtpFront(registry: SessionRegistrar, listener: ListenerCo
       relay.transactionOpen = answer.code < 300;
       return answer;
     }, true)).then(answered(callback), callback);
-  }
+  };
 
-  function onData(stream: SMTPServerDataStream, relay: RelaySession, session: SMTPServerSession, callback: (error: Error | null, message?: string) => void): void {
-    whileBusy(session, relay, () => relayStep(relay, async (upstream) => {
+  readonly onRcptTo = (address: SMTPServerAddress, session: SMTPServerSession, callback: Callback): void => {
+    const relay = this.#relayOf(session);
+    this.#whileBusy(session, () => relayStep(relay, (upstream) => upstream.command(`RCPT TO:<${address.address}>${params(address)}`), false)).then(answered(callback), callback);
+  };
+
+  readonly onData = (stream: SMTPServerDataStream, session: SMTPServerSession, callback: (error: Error | null, message?: string) => void): void => {
+    const relay = this.#relayOf(session);
+    this.#whileBusy(session, () => relayStep(relay, async (upstream) => {
       const answer = await upstream.data(stream);
       relay.transactionOpen = false;
       if (answer.code < 300) {
@@ -119,12 +142,12 @@ export function createSmtpFront(registry: SessionRegistrar, listener: ListenerCo
       },
       (error: Error) => callback(error),
     );
-  }
+  };
 
-  function onClose(session: SMTPServerSession): void {
-    const relay = relays.get(session.id);
+  readonly onClose = (session: SMTPServerSession): void => {
+    const relay = this.#relays.get(session.id);
     if (!relay) return;
-    relays.delete(session.id);
+    this.#relays.delete(session.id);
     relay.left.abort();
     void relay.upstream?.quit();
     const bytesFromClient = relay.socket?.bytesRead ?? 0;
@@ -133,18 +156,21 @@ export function createSmtpFront(registry: SessionRegistrar, listener: ListenerCo
     relay.ctx.metrics.bytes.add({ protocol: 'smtp', direction: 'down' }, bytesToClient);
     relay.log.info({ event: 'close', loggedIn: Boolean(relay.account), messages: relay.messages, bytesFromClient, bytesToClient, durationMs: Date.now() - relay.started }, 'session closed');
     relay.close();
+  };
+
+  #relayOf(session: SMTPServerSession): RelaySession {
+    return this.#relays.get(session.id)!;
   }
 
   /** Runs one step with the session marked busy; a shutdown may say goodbye once it is answered. */
-  function whileBusy<T>(session: SMTPServerSession, relay: RelaySession, step: (relay: RelaySession) => Promise<T>): Promise<T> {
+  #whileBusy<T>(session: SMTPServerSession, step: () => Promise<T>): Promise<T> {
+    const relay = this.#relayOf(session);
     relay.busy = true;
-    return step(relay).finally(() => {
+    return step().finally(() => {
       relay.busy = false;
-      shutdown.afterStep(session.id);
+      this.#shutdown.afterStep(session.id);
     });
   }
-
-  return Object.assign(server, { stopListening: () => shutdown.stopListening() });
 }
 
 /** smtp-server's callback for a relayed step: nothing for success (it says 250), else the reply. */

@@ -16,7 +16,8 @@ export interface StoppableSession {
   readonly log: Logger;
 }
 
-const GOODBYE = SMTP_REPLIES.shutdown({ kind: 'shutdown' }, '*')!;
+/** The 421 every session gets when the proxy stops. */
+export const GOODBYE = SMTP_REPLIES.shutdown({ kind: 'shutdown' }, '*')!;
 
 /**
  * Stops an SMTP front without ever telling a client "421" for a message Exchange may have
