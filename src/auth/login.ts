@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { AccountConfig, Protocol } from '../config/types.js';
@@ -6,11 +7,13 @@ import type { ProxyContext } from './context.js';
 import { PasswordChecksBusyError } from './password-check-queue.js';
 import type { BasicCredentials } from './sasl/index.js';
 import { REQUIRED_ROLE } from '../tokens/claims.js';
+import { LOG_HINTS } from '../tokens/setup-advice.js';
 import { TokenError } from '../tokens/errors.js';
 import type { AccessToken } from '../tokens/provider.js';
 import { UpstreamError, type UpstreamFailureKind } from '../outbound/errors.js';
 import type { Closable } from '../upstream/mailbox-gate.js';
 import { enterGate, recognizeThrottling } from '../upstream/mailbox-limits.js';
+import type { OpenUpstream } from '../upstream/session.js';
 
 /**
  * How a login ended, in the three shapes every protocol can express:
@@ -20,10 +23,13 @@ import { enterGate, recognizeThrottling } from '../upstream/mailbox-limits.js';
  * - permanent: the setup is wrong (bad client secret, no mailbox permission) — the reason is
  *   short and safe to show, the log has the full cause.
  */
-export type LoginOutcome<U> =
-  | { ok: true; account: AccountConfig; upstream: U }
+export type LoginOutcome<U> = { ok: true; account: AccountConfig; upstream: U } | LoginFailure;
+
+/** A login that did not happen; each front words every kind once (fronts/<protocol>/replies.ts). */
+export type LoginFailure =
   | { ok: false; kind: 'denied' }
-  | { ok: false; kind: 'temporary' | 'permanent'; reason: string };
+  | { ok: false; kind: 'temporary'; reason: string }
+  | { ok: false; kind: 'permanent'; reason: string };
 
 /** An upstream session: its connection closing ends its place among the mailbox's sessions. */
 export interface Upstream {
@@ -32,6 +38,11 @@ export interface Upstream {
 
 /** Opens the upstream session for an account with a token (protocol-specific). */
 export type UpstreamLogin<U extends Upstream> = (account: AccountConfig, token: AccessToken) => Promise<U>;
+
+/** The UpstreamLogin of one protocol's XOAUTH2 login (upstream/), against the servers of `ctx`. */
+export function upstreamLogin<U extends Upstream & { readonly socket: Socket }>(ctx: ProxyContext, open: OpenUpstream<U>): UpstreamLogin<U> {
+  return (account, token) => open(ctx.connector, ctx.config.upstream, account.mailbox, token.token);
+}
 
 /** One client's try: what it sent, over which protocol, from where. */
 export interface LoginAttempt {
@@ -84,7 +95,7 @@ export async function login<U extends Upstream>(ctx: ProxyContext, attempt: Logi
   }
 }
 
-type LocalCheck = { ok: true; account: AccountConfig } | { ok: false; outcome: Exclude<LoginOutcome<never>, { ok: true }> };
+type LocalCheck = { ok: true; account: AccountConfig } | { ok: false; outcome: LoginFailure };
 
 /**
  * The local half of a login: lockout, password check (bounded queue), failure delay. Every
@@ -178,16 +189,16 @@ const TRY_LATER: Partial<Record<UpstreamFailureKind, (mailbox: string) => string
 };
 
 /** Logs why the login failed (`label`, as in the metrics) and words the client's answer. */
-function failure(error: unknown, label: string, account: AccountConfig, protocol: Protocol, log: Logger): Exclude<LoginOutcome<never>, { ok: true } | { kind: 'denied' }> {
+function failure(error: unknown, label: string, account: AccountConfig, protocol: Protocol, log: Logger): Exclude<LoginFailure, { kind: 'denied' }> {
   if (error instanceof TokenError) {
     log.warn({ event: 'auth.fail', reason: label, temporary: error.temporary, cause: error.detail }, `no access token: ${error.reason}`);
     return { ok: false, kind: error.temporary ? 'temporary' : 'permanent', reason: error.reason };
   }
   if (error instanceof UpstreamError) {
     const hint = error.kind === 'rejected'
-      ? `check that the app has ${REQUIRED_ROLE[protocol]} with admin consent, that its service principal is registered in Exchange (New-ServicePrincipal) and has FullAccess on ${account.mailbox}`
+      ? LOG_HINTS.tokenRejected(protocol, account.mailbox)
       : error.kind === 'not-connected'
-        ? `the service principal has no access to ${account.mailbox}: Add-MailboxPermission -AccessRights FullAccess`
+        ? LOG_HINTS.noMailboxAccess(account.mailbox)
         : undefined;
     // A client that left while waiting is no operator's concern.
     log[error.kind === 'cancelled' ? 'info' : 'warn']({ event: 'auth.fail', reason: label, temporary: error.temporary, cause: error.message, serverReply: error.serverReply, hint }, 'upstream login failed');
@@ -230,6 +241,6 @@ export async function checkTokensAtStart(ctx: ProxyContext, log: Logger): Promis
 function warnAboutMissingRole(token: AccessToken, protocol: Protocol, log: Logger): void {
   const role = REQUIRED_ROLE[protocol];
   if (token.claims && !token.claims.roles.includes(role)) {
-    log.warn({ event: 'token.role-missing', role, roles: token.claims.roles, appid: token.claims.appid }, `the access token lacks ${role}: add it under API permissions → Office 365 Exchange Online and grant admin consent`);
+    log.warn({ event: 'token.role-missing', role, roles: token.claims.roles, appid: token.claims.appid }, LOG_HINTS.roleMissing(protocol));
   }
 }

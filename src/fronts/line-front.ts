@@ -1,50 +1,44 @@
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
-import type { AccountConfig, Protocol } from '../config/types.js';
-import { login, type LoginOutcome } from '../auth/login.js';
-import { splice } from './pipe.js';
+import { login, upstreamLogin, type LoginFailure, type LoginOutcome } from '../auth/login.js';
 import type { BasicCredentials } from '../auth/sasl/index.js';
-import type { AccessToken } from '../tokens/provider.js';
-import type { UpstreamSession } from '../upstream/session.js';
-import { upgradeToTls, type SessionEnv } from './session.js';
+import type { OpenUpstream, UpstreamSession } from '../upstream/session.js';
+import { pipeSession } from './pipe.js';
+import { replyTo, type Outcome, type Replies } from './replies.js';
+import { closeAfterGoodbye, upgradeToTls, type SessionEnv } from './session.js';
 
 export type FrontState = 'command' | 'sasl' | 'busy' | 'done';
+
+/** What a line protocol (IMAP, POP3) brings: its words for every outcome, and its upstream login. */
+export interface LineProtocol<U extends UpstreamSession, Ok> {
+  replies: Replies<Ok>;
+  upstream: OpenUpstream<U>;
+}
 
 /**
  * Answers a client has not read yet, past which it is not read either: a client that pipelines
  * commands and never reads the answers would otherwise make the proxy buffer them all.
  */
 const MAX_UNREAD_ANSWER_BYTES = 64 * 1024;
-/** After a goodbye, the client has this long to close before the connection is cut. */
-const GOODBYE_GRACE_MS = 2000;
-/**
- * Bytes a client may still send after its goodbye (commands it pipelined behind LOGOUT): read
- * and dropped, so that its close is seen at once. Past them, nothing more is read.
- */
-const MAX_BYTES_AFTER_GOODBYE = 64 * 1024;
-export type LoginFailure = Exclude<LoginOutcome<never>, { ok: true }>;
 
 /**
- * What the IMAP and POP3 fronts share: the client socket (which STARTTLS may replace), the
- * session state, the login call and the hand-over to the byte pipe. Subclasses parse their
- * protocol and word the answers.
+ * What the IMAP and POP3 fronts share: the client socket (which STARTTLS may replace), reading
+ * with backpressure, the idle timer, goodbyes, and the steps of a login that a front calls in
+ * order: `login()` (the client paused), then `refused()` or `pipe()`. Subclasses parse their
+ * protocol; their replies.ts words every outcome.
  */
-export abstract class LineFront<U extends UpstreamSession> {
+export abstract class LineFront<U extends UpstreamSession, Ok = object> {
   protected socket: Socket;
   protected readonly env: SessionEnv;
   protected state: FrontState = 'command';
+  readonly #protocol: LineProtocol<U, Ok>;
   readonly #started = Date.now();
   #piped: { client: Socket; upstream: Socket } | undefined;
   /** Logins on this connection that were refused (wrong password, unknown user, lockout). */
   #failedLogins = 0;
   readonly #onData = (chunk: Buffer) => {
     this.buffer(chunk);
-    this.process();
-    this.#flowControl();
-  };
-  readonly #onDrain = () => {
-    this.process();
-    this.#flowControl();
+    this.#readOn();
   };
   readonly #onClose = () => {
     if (this.state !== 'done') this.finish('client disconnected before login');
@@ -55,40 +49,31 @@ export abstract class LineFront<U extends UpstreamSession> {
     if (this.state === 'busy') return;
     // Said goodbye one idle period ago and the client still has not closed: cut it.
     if (this.state === 'done') return this.socket.destroy();
-    this.write(this.idleGoodbye());
-    this.finish('idle', true);
+    this.end({ kind: 'idle' }, 'idle');
   };
 
-  constructor(socket: Socket, env: SessionEnv) {
+  constructor(socket: Socket, env: SessionEnv, protocol: LineProtocol<U, Ok>) {
     this.socket = socket;
     this.env = env;
+    this.#protocol = protocol;
     this.#attach(socket);
     env.log.info({ event: 'connect', tls: this.isTls }, 'client connected');
   }
-
-  /** A line the protocol allows to send unasked before closing (IMAP's BYE), if any. */
-  protected abstract goodbye(): string | undefined;
-  /** The last line after too many failed logins on one connection, if the protocol has one. */
-  protected abstract tooManyFailuresGoodbye(): string | undefined;
-  /** The last line to a client that stayed silent too long before login. */
-  protected abstract idleGoodbye(): string;
 
   /**
    * Ends the session because the proxy stops. After login the upstream is unpiped first, so
    * the goodbye does not land inside a server response that is still streaming.
    */
   shutdown(): void {
-    const bye = this.goodbye();
     if (this.#piped) {
       const { client, upstream } = this.#piped;
+      const bye = replyTo(this.#protocol.replies, { kind: 'shutdown' });
       upstream.unpipe(client);
       // Once the goodbye is out, the upstream goes too (and with it, the pipe's bookkeeping).
       client.end(bye ? `${bye}\r\n` : '', () => upstream.destroy());
       return;
     }
-    if (this.state === 'done') return;
-    if (bye) this.write(bye);
-    this.finish('proxy shutting down', true);
+    if (this.state !== 'done') this.end({ kind: 'shutdown' }, 'proxy shutting down');
   }
 
   /** Cuts the session at once (a client that does not take its goodbye in time). */
@@ -130,10 +115,26 @@ export abstract class LineFront<U extends UpstreamSession> {
     if (!this.socket.destroyed) this.socket.write(`${text}\r\n`);
   }
 
+  /** Writes the protocol's words for `outcome`, if it has any (`tag`: the IMAP command answered). */
+  protected say(outcome: Outcome<Ok>, tag?: string): void {
+    const line = replyTo(this.#protocol.replies, outcome, tag);
+    if (line !== undefined) this.write(line);
+  }
+
+  /** Says the protocol's goodbye for `outcome` and closes. */
+  protected end(outcome: Outcome<Ok>, reason: string): void {
+    this.say(outcome);
+    this.finish(reason, true);
+  }
+
   /** Ends a session that never reached the pipe. */
   protected finish(reason: string, closeSocket = false): void {
     this.state = 'done';
-    if (closeSocket) this.#closeAfterGoodbye();
+    if (closeSocket) {
+      this.socket.off('data', this.#onData);
+      this.takeBuffered();
+      closeAfterGoodbye(this.socket);
+    }
     this.env.log.info({ event: 'close', loggedIn: false, reason, durationMs: Date.now() - this.#started }, 'session closed');
     this.env.onClose?.();
   }
@@ -161,97 +162,71 @@ export abstract class LineFront<U extends UpstreamSession> {
   }
 
   /**
-   * Logs in (local check, token, upstream) with the client paused; on success writes `okLine`
-   * and pipes, on failure lets the subclass answer and goes on reading commands.
+   * Logs in (auth/login.ts: local check, token, this protocol's upstream login) with the client
+   * paused, so nothing it sends meanwhile is parsed. Undefined when the client left meanwhile
+   * (an upstream session that opened all the same is closed).
    */
-  protected authenticate(
-    credentials: BasicCredentials,
-    protocol: Protocol,
-    openUpstream: (account: AccountConfig, token: AccessToken) => Promise<U>,
-    okLine: (upstream: U) => string,
-    failed: (failure: LoginFailure) => void,
-  ): void {
+  protected async login(credentials: BasicCredentials): Promise<LoginOutcome<U> | undefined> {
     this.state = 'busy';
-    this.socket.pause();
-    const { ctx, log } = this.env;
+    const socket = this.socket;
+    socket.pause();
+    const { ctx, log, listener, clientAddress } = this.env;
     // A login waiting for a free upstream session gives up when the client leaves.
     const clientLeft = new AbortController();
     const onLeave = () => clientLeft.abort();
-    this.socket.once('close', onLeave);
-    const attempt = { credentials, protocol, clientAddress: this.env.clientAddress, previousFailures: this.#failedLogins, signal: clientLeft.signal };
-    login(ctx, attempt, log, openUpstream).then((outcome) => {
-      this.socket.off('close', onLeave);
-      if (this.socket.destroyed || this.state === 'done') {
-        if (outcome.ok) outcome.upstream.socket.destroy();
-        return;
-      }
-      if (outcome.ok) return this.#pipe(outcome.upstream, okLine(outcome.upstream));
-      this.state = 'command';
-      failed(outcome);
-      if (outcome.kind === 'denied' && ++this.#failedLogins >= ctx.config.clients.maxLoginAttemptsPerConnection) {
-        const bye = this.tooManyFailuresGoodbye();
-        if (bye) this.write(bye);
-        return this.finish('too many failed logins', true);
-      }
-      this.process();
-      this.#flowControl();
-    }).catch((error: Error) => {
-      log.error({ event: 'session.error', cause: error.message }, 'session failed');
-      this.socket.destroy();
-    });
+    socket.once('close', onLeave);
+    const attempt = { credentials, protocol: listener.protocol, clientAddress, previousFailures: this.#failedLogins, signal: clientLeft.signal };
+    const outcome = await login(ctx, attempt, log, upstreamLogin(ctx, this.#protocol.upstream)).finally(() => socket.off('close', onLeave));
+    // The state may have changed while the login ran (the client left, the proxy stopped).
+    if (!socket.destroyed && !this.#ended) return outcome;
+    if (outcome.ok) outcome.upstream.socket.destroy();
+    return undefined;
+  }
+
+  /** After a refused login: answers it, and closes after too many; otherwise reads on. */
+  protected refused(failure: LoginFailure, tag?: string): void {
+    this.state = 'command';
+    this.say(failure, tag);
+    if (failure.kind === 'denied' && ++this.#failedLogins >= this.env.ctx.config.clients.maxLoginAttemptsPerConnection) {
+      return this.end({ kind: 'too-many-failures' }, 'too many failed logins');
+    }
+    this.#readOn();
+  }
+
+  /** After the login's OK: from here on, client and upstream are one byte pipe (pipe.ts). */
+  protected pipe(upstream: U): void {
+    this.state = 'done';
+    const client = this.socket;
+    this.#detach(client);
+    this.#piped = { client, upstream: upstream.socket };
+    pipeSession(this.env, client, upstream, this.takeBuffered(), this.#started);
+  }
+
+  /** For a login that threw (a bug, not a refusal): the session ends, the proxy goes on. */
+  protected readonly crashed = (error: Error): void => {
+    this.env.log.error({ event: 'session.error', cause: error.message }, 'session failed');
+    this.socket.destroy();
+  };
+
+  get #ended(): boolean {
+    return this.state === 'done';
   }
 
   /**
-   * Nothing a client sends after its goodbye is kept or parsed: a little is read and dropped,
-   * so that a polite client's close is seen at once; then reading stops, and a client that
-   * ignores our close is cut after a short grace.
+   * Handles what is buffered, then reads from the client only while its commands can be
+   * handled: paused during a login and while answers pile up unread; resumed on drain.
    */
-  #closeAfterGoodbye(): void {
-    const socket = this.socket;
-    socket.off('data', this.#onData);
-    let dropped = 0;
-    socket.on('data', (chunk: Buffer) => {
-      dropped += chunk.length;
-      if (dropped > MAX_BYTES_AFTER_GOODBYE) socket.pause();
-    });
-    this.takeBuffered();
-    socket.end();
-    socket.resume();
-    setTimeout(() => socket.destroy(), GOODBYE_GRACE_MS).unref();
-  }
-
-  /**
-   * Reads from the client only while its commands can be handled: paused during a login and
-   * while answers pile up unread; resumed (and the buffered commands handled) on drain.
-   */
-  #flowControl(): void {
+  #readOn(): void {
+    this.process();
     const socket = this.socket;
     if (this.state === 'done' || socket.destroyed) return;
     if (this.state === 'busy') return void socket.pause();
     if (socket.writableLength > MAX_UNREAD_ANSWER_BYTES) {
       socket.pause();
-      socket.once('drain', this.#onDrain);
+      socket.once('drain', () => this.#readOn());
       return;
     }
     socket.resume();
-  }
-
-  #pipe(upstream: U, okLine: string): void {
-    this.state = 'done';
-    this.write(okLine);
-    const client = this.socket;
-    this.#detach(client);
-    this.#piped = { client, upstream: upstream.socket };
-    const log = this.env.log;
-    client.on('error', (error) => log.debug({ event: 'client.error', code: (error as NodeJS.ErrnoException).code }, 'client connection error'));
-    upstream.socket.on('error', (error) => log.info({ event: 'upstream.error', code: (error as NodeJS.ErrnoException).code }, 'upstream connection error'));
-    splice(client, upstream.socket, { toUpstream: this.takeBuffered(), toClient: upstream.pending }, (totals) => {
-      const protocol = this.env.listener.protocol;
-      this.env.ctx.metrics.bytes.add({ protocol, direction: 'up' }, totals.up);
-      this.env.ctx.metrics.bytes.add({ protocol, direction: 'down' }, totals.down);
-      log.info({ event: 'close', loggedIn: true, bytesFromClient: totals.up, bytesToClient: totals.down, durationMs: Date.now() - this.#started }, 'session closed');
-      this.env.onClose?.();
-    });
   }
 
   #attach(socket: Socket): void {

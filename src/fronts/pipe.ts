@@ -1,4 +1,6 @@
 import type { Socket } from 'node:net';
+import type { UpstreamSession } from '../upstream/session.js';
+import type { SessionEnv } from './session.js';
 
 export interface PipeTotals {
   /** Bytes from the client to the upstream. */
@@ -50,5 +52,21 @@ function link(from: Socket, to: Socket, onClose: () => void): void {
       setTimeout(() => to.destroy(), CLOSE_GRACE_MS).unref();
     }
     onClose();
+  });
+}
+
+/**
+ * Hands a logged-in session over to splice(): `fromClient` is what the client sent after its
+ * login command. Logs errors of either side, counts the bytes and logs the session's end.
+ */
+export function pipeSession(env: SessionEnv, client: Socket, upstream: UpstreamSession, fromClient: Buffer, started: number): void {
+  const { log, ctx, listener } = env;
+  client.on('error', (error) => log.debug({ event: 'client.error', code: (error as NodeJS.ErrnoException).code }, 'client connection error'));
+  upstream.socket.on('error', (error) => log.info({ event: 'upstream.error', code: (error as NodeJS.ErrnoException).code }, 'upstream connection error'));
+  splice(client, upstream.socket, { toUpstream: fromClient, toClient: upstream.pending }, (totals) => {
+    ctx.metrics.bytes.add({ protocol: listener.protocol, direction: 'up' }, totals.up);
+    ctx.metrics.bytes.add({ protocol: listener.protocol, direction: 'down' }, totals.down);
+    log.info({ event: 'close', loggedIn: true, bytesFromClient: totals.up, bytesToClient: totals.down, durationMs: Date.now() - started }, 'session closed');
+    env.onClose?.();
   });
 }

@@ -36,6 +36,14 @@ export class LineBuffer {
     return line;
   }
 
+  /** Exactly `length` bytes (an IMAP literal), or undefined until that many are buffered. */
+  take(length: number): Buffer | undefined {
+    if (this.#buffer.length < length) return undefined;
+    const bytes = this.#buffer.subarray(0, length);
+    this.#buffer = this.#buffer.subarray(length);
+    return bytes;
+  }
+
   get buffered(): number {
     return this.#buffer.length;
   }

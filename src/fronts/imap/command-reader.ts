@@ -12,6 +12,7 @@
  */
 
 import { decodeCredential } from '../../auth/sasl/text.js';
+import { LineBuffer, LineTooLongError } from '../../wire/line-buffer.js';
 
 export type ImapToken = { type: 'atom'; value: string } | { type: 'string'; value: Buffer };
 
@@ -41,11 +42,10 @@ export interface ImapReaderLimits {
 }
 
 const LITERAL_SUFFIX = /\{(\d{1,10})(\+?)\}$/;
-const CRLF = Buffer.from('\r\n');
 const DEFAULT_LIMITS: ImapReaderLimits = { maxLineBytes: 8192, maxLiteralBytes: 65536, maxCommandBytes: 65536 };
 
 export class ImapCommandReader {
-  #buffer: Buffer = Buffer.alloc(0);
+  readonly #lines: LineBuffer;
   /** Parts of the command being assembled: line text (latin1, literal marker removed) and literals. */
   #parts: Array<string | Buffer> = [];
   #literalBytes = 0;
@@ -55,22 +55,21 @@ export class ImapCommandReader {
 
   constructor(limits: Partial<ImapReaderLimits> = {}) {
     this.#limits = { ...DEFAULT_LIMITS, ...limits };
+    this.#lines = new LineBuffer(this.#limits.maxLineBytes);
   }
 
   push(chunk: Buffer): void {
-    this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
+    this.#lines.push(chunk);
   }
 
   /** Bytes received but not consumed yet; clears them. */
   takeRemaining(): Buffer {
-    const rest = this.#buffer;
-    this.#buffer = Buffer.alloc(0);
-    return rest;
+    return this.#lines.takeRemaining();
   }
 
   /** Drops everything buffered: after STARTTLS, bytes sent in plaintext must not be trusted. */
   reset(): void {
-    this.#buffer = Buffer.alloc(0);
+    this.#lines.takeRemaining();
     this.#parts = [];
     this.#literalBytes = 0;
     this.#commandBytes = 0;
@@ -78,27 +77,23 @@ export class ImapCommandReader {
 
   /** Next raw line (SASL continuation), or undefined if no complete line is buffered. */
   nextLine(): ImapReaderEvent | undefined {
-    const end = this.#buffer.indexOf(CRLF);
-    if (end === -1 || end > this.#limits.maxLineBytes) return this.#overlongLine(end);
-    const line = this.#buffer.subarray(0, end);
-    this.#buffer = this.#buffer.subarray(end + 2);
-    return { type: 'line', line };
+    return this.#line();
   }
 
   /** Next command event, or undefined when more bytes are needed. */
   next(): ImapReaderEvent | undefined {
     for (;;) {
       if (this.#literalBytes > 0) {
-        if (this.#buffer.length < this.#literalBytes) return undefined;
-        this.#parts.push(Buffer.from(this.#buffer.subarray(0, this.#literalBytes)));
-        this.#buffer = this.#buffer.subarray(this.#literalBytes);
+        const literal = this.#lines.take(this.#literalBytes);
+        if (!literal) return undefined;
+        this.#parts.push(Buffer.from(literal));
         this.#literalBytes = 0;
       }
-      const end = this.#buffer.indexOf(CRLF);
-      if (end === -1 || end > this.#limits.maxLineBytes) return this.#overlongLine(end);
-      const text = this.#buffer.subarray(0, end).toString('latin1');
-      this.#buffer = this.#buffer.subarray(end + 2);
-      this.#commandBytes += end + 2;
+      const event = this.#line();
+      if (event?.type !== 'line') return event;
+      const line = event.line;
+      const text = line.toString('latin1');
+      this.#commandBytes += line.length + 2;
 
       const literal = LITERAL_SUFFIX.exec(text);
       if (!literal) {
@@ -107,31 +102,43 @@ export class ImapCommandReader {
         this.#commandBytes = 0;
         return parseCommand(parts);
       }
-      const size = Number(literal[1]);
-      const synchronizing = literal[2] !== '+';
       this.#parts.push(text.slice(0, literal.index));
-      if (size > this.#limits.maxLiteralBytes || this.#commandBytes + size > this.#limits.maxCommandBytes) {
-        const tag = tagOf(this.#parts);
-        this.#parts = [];
-        this.#commandBytes = 0;
-        const message = size > this.#limits.maxLiteralBytes ? 'Literal too large.' : 'Command too long.';
-        // A synchronizing literal was not sent yet, so the stream is still in step; the octets
-        // of a non-synchronizing one are on their way and cannot be told from commands.
-        if (!synchronizing) this.reset();
-        return { type: 'error', tag, message, fatal: !synchronizing };
-      }
-      this.#commandBytes += size;
-      this.#literalBytes = size;
-      if (size === 0) this.#parts.push(Buffer.alloc(0));
-      if (synchronizing && size > 0) return { type: 'continue' };
+      const announced = this.#announceLiteral(Number(literal[1]), literal[2] !== '+');
+      if (announced !== 'read-on') return announced;
     }
   }
 
-  /** Waits for the rest of a line, unless the line (ended at `end`, or not yet) is too long already. */
-  #overlongLine(end: number): ImapReaderEvent | undefined {
-    if ((end === -1 ? this.#buffer.length : end) <= this.#limits.maxLineBytes) return undefined;
-    this.reset();
-    return { type: 'error', message: 'Line too long.', fatal: true };
+  /**
+   * After a line ending in `{size}` or `{size+}`: refuses a literal over the limits, asks for a
+   * synchronizing one, or reads on (`read-on`) when its octets may follow at once.
+   */
+  #announceLiteral(size: number, synchronizing: boolean): ImapReaderEvent | 'read-on' {
+    if (size > this.#limits.maxLiteralBytes || this.#commandBytes + size > this.#limits.maxCommandBytes) {
+      const tag = tagOf(this.#parts);
+      this.#parts = [];
+      this.#commandBytes = 0;
+      const message = size > this.#limits.maxLiteralBytes ? 'Literal too large.' : 'Command too long.';
+      // A synchronizing literal was not sent yet, so the stream is still in step; the octets
+      // of a non-synchronizing one are on their way and cannot be told from commands.
+      if (!synchronizing) this.reset();
+      return { type: 'error', tag, message, fatal: !synchronizing };
+    }
+    this.#commandBytes += size;
+    this.#literalBytes = size;
+    if (size === 0) this.#parts.push(Buffer.alloc(0));
+    return synchronizing && size > 0 ? { type: 'continue' } : 'read-on';
+  }
+
+  /** The next line; undefined while it is incomplete; a fatal error once it is too long. */
+  #line(): ImapReaderEvent | undefined {
+    try {
+      const line = this.#lines.nextLine();
+      return line && { type: 'line', line };
+    } catch (error) {
+      if (!(error instanceof LineTooLongError)) throw error;
+      this.reset();
+      return { type: 'error', message: error.message, fatal: true };
+    }
   }
 }
 

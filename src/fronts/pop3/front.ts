@@ -1,16 +1,15 @@
 import type { Socket } from 'node:net';
-import type { AccountConfig } from '../../config/types.js';
 import { createSaslServer, SERVER_MECHANISMS, type BasicCredentials } from '../../auth/sasl/index.js';
 import { SaslExchange, type ExchangeStep } from '../../auth/sasl/exchange.js';
 import { decodeCredential } from '../../auth/sasl/text.js';
 import { Secret } from '../../config/secret.js';
-import type { AccessToken } from '../../tokens/provider.js';
 import type { UpstreamSession } from '../../upstream/session.js';
 import { loginPop3 } from '../../upstream/pop3-login.js';
-import { LineFront, type LoginFailure } from '../line-front.js';
+import { LineFront } from '../line-front.js';
 import { LineBuffer, LineTooLongError } from '../../wire/line-buffer.js';
 import type { SessionEnv } from '../session.js';
 import { parsePop3Command, words, type Pop3Command } from './command.js';
+import { Pop3Answer, Pop3Problem, POP3_REPLIES } from './replies.js';
 
 const MAX_BAD_COMMANDS = 10;
 const TRANSACTION_COMMANDS = new Set(['STAT', 'LIST', 'RETR', 'DELE', 'NOOP', 'RSET', 'TOP', 'UIDL']);
@@ -18,7 +17,6 @@ const TRANSACTION_COMMANDS = new Set(['STAT', 'LIST', 'RETR', 'DELE', 'NOOP', 'R
 /**
  * The POP3 AUTHORIZATION state (RFC 1939, RFC 2449 CAPA, RFC 2595 STLS, RFC 5034 AUTH)
  * answered locally; after the upstream XOAUTH2 login the session becomes a byte pipe.
- * Failures carry RFC 3206 codes: [AUTH] for credentials and setup, [SYS/TEMP] for "later".
  */
 export class Pop3Front extends LineFront<UpstreamSession> {
   readonly #lines = new LineBuffer(8192);
@@ -27,22 +25,8 @@ export class Pop3Front extends LineFront<UpstreamSession> {
   #sasl: SaslExchange | undefined;
 
   constructor(socket: Socket, env: SessionEnv) {
-    super(socket, env);
-    this.write('+OK o365-mail-proxy POP3 ready.');
-  }
-
-  /** POP3 has no unsolicited responses: the connection just closes. */
-  protected goodbye(): undefined {
-    return undefined;
-  }
-
-  /** The -ERR to the last failed login is the last line; the connection closes after it. */
-  protected tooManyFailuresGoodbye(): undefined {
-    return undefined;
-  }
-
-  protected idleGoodbye(): string {
-    return '-ERR Disconnected for inactivity.';
+    super(socket, env, { replies: POP3_REPLIES, upstream: loginPop3 });
+    this.write(Pop3Answer.greeting());
   }
 
   protected buffer(chunk: Buffer): void {
@@ -60,8 +44,7 @@ export class Pop3Front extends LineFront<UpstreamSession> {
         line = this.#lines.nextLine();
       } catch (error) {
         if (!(error instanceof LineTooLongError)) throw error;
-        this.write('-ERR Line too long.');
-        return this.finish('line too long', true);
+        return this.end({ kind: 'unreadable', problem: error.message }, 'line too long');
       }
       if (!line) return;
       if (this.state === 'sasl') this.#saslStep(this.#sasl!.respond(line.toString('latin1')));
@@ -71,16 +54,16 @@ export class Pop3Front extends LineFront<UpstreamSession> {
 
   #command(line: Buffer): void {
     const command = parsePop3Command(line);
-    if (!command) return this.#error('Unknown command.');
+    if (!command) return this.#error(Pop3Problem.unknown);
     switch (command.name) {
       case 'CAPA':
-        return this.#capa();
+        return this.write(Pop3Answer.capabilities(this.#capabilities()));
       case 'QUIT':
-        this.write('+OK o365-mail-proxy signing off.');
+        this.write(Pop3Answer.quit());
         return this.finish('QUIT', true);
       case 'STLS':
-        if (!this.startTlsAvailable) return this.#error('STLS is not available.');
-        this.write('+OK Begin TLS negotiation.');
+        if (!this.startTlsAvailable) return this.#error(Pop3Problem.startTlsUnavailable);
+        this.write(Pop3Answer.startTls());
         return this.upgrade();
       case 'USER':
         return this.#userCommand(command);
@@ -89,50 +72,45 @@ export class Pop3Front extends LineFront<UpstreamSession> {
       case 'AUTH':
         return this.#auth(command);
       case 'APOP':
-        return this.#error('APOP is not supported; use USER/PASS or AUTH.');
+        return this.#error(Pop3Problem.apop);
       default:
-        return this.#error(TRANSACTION_COMMANDS.has(command.name) ? 'Log in first.' : 'Unknown command.');
+        return this.#error(TRANSACTION_COMMANDS.has(command.name) ? Pop3Problem.logInFirst : Pop3Problem.unknown);
     }
   }
 
-  #error(message: string): void {
-    this.write(`-ERR ${message}`);
-    if (++this.#badCommands >= MAX_BAD_COMMANDS) {
-      this.write('-ERR Too many invalid commands.');
-      this.finish('too many invalid commands', true);
-    }
+  #error(problem: string): void {
+    this.write(Pop3Answer.error(problem));
+    if (++this.#badCommands >= MAX_BAD_COMMANDS) this.end({ kind: 'too-many-bad-commands' }, 'too many invalid commands');
   }
 
-  #capa(): void {
-    const lines = ['+OK Capability list follows', 'TOP', 'UIDL', 'RESP-CODES', 'AUTH-RESP-CODE'];
-    lines.push(...(this.loginAllowed ? ['USER', `SASL ${SERVER_MECHANISMS.join(' ')}`] : ['STLS']));
-    lines.push('IMPLEMENTATION o365-mail-proxy', '.');
-    this.write(lines.join('\r\n'));
+  #capabilities(): string[] {
+    const login = this.loginAllowed ? ['USER', `SASL ${SERVER_MECHANISMS.join(' ')}`] : ['STLS'];
+    return ['TOP', 'UIDL', 'RESP-CODES', 'AUTH-RESP-CODE', ...login, 'IMPLEMENTATION o365-mail-proxy'];
   }
 
   #userCommand(command: Pop3Command): void {
-    if (!this.loginAllowed) return this.write('-ERR [AUTH] Use STLS first.');
+    if (!this.loginAllowed) return this.say({ kind: 'starttls-first' });
     const user = decodeCredential(command.argument);
-    if (user === '') return this.#error('USER expects a name.');
+    if (user === '') return this.#error(Pop3Problem.userName);
     this.#user = user;
-    this.write('+OK Send the password.');
+    this.write(Pop3Answer.sendPassword());
   }
 
   #pass(command: Pop3Command): void {
-    if (!this.loginAllowed) return this.write('-ERR [AUTH] Use STLS first.');
+    if (!this.loginAllowed) return this.say({ kind: 'starttls-first' });
     const username = this.#user;
     this.#user = undefined;
-    if (username === undefined) return this.#error('Send USER first.');
+    if (username === undefined) return this.#error(Pop3Problem.userFirst);
     // PASS takes the rest of the line as is: passwords may contain spaces.
-    this.#loggedIn({ username, password: new Secret(decodeCredential(command.argument)) });
+    this.#logIn({ username, password: new Secret(decodeCredential(command.argument)) }).catch(this.crashed);
   }
 
   #auth(command: Pop3Command): void {
     const [mechanism, initialResponse, ...extra] = words(command.argument);
-    if (!mechanism) return this.write(['+OK Supported mechanisms follow', ...SERVER_MECHANISMS, '.'].join('\r\n'));
-    if (!this.loginAllowed) return this.write('-ERR [AUTH] Use STLS first.');
+    if (!mechanism) return this.write(Pop3Answer.mechanisms(SERVER_MECHANISMS));
+    if (!this.loginAllowed) return this.say({ kind: 'starttls-first' });
     const server = createSaslServer(mechanism);
-    if (!server || extra.length > 0) return this.#error('Unsupported authentication mechanism.');
+    if (!server || extra.length > 0) return this.#error(Pop3Problem.unsupportedMechanism);
     this.#sasl = new SaslExchange(server);
     this.state = 'sasl';
     this.#saslStep(this.#sasl.start(initialResponse));
@@ -144,29 +122,20 @@ export class Pop3Front extends LineFront<UpstreamSession> {
     this.state = 'command';
     switch (step.kind) {
       case 'done':
-        return this.#loggedIn(step.credentials);
+        return void this.#logIn(step.credentials).catch(this.crashed);
       case 'cancelled':
-        return this.write('-ERR Authentication cancelled.');
+        return this.write(Pop3Answer.cancelled());
       case 'malformed':
         return this.#error(step.message);
     }
   }
 
-  #loggedIn(credentials: BasicCredentials): void {
-    const { ctx } = this.env;
-    const upstream = ctx.config.upstream;
-    this.authenticate(
-      credentials,
-      'pop3',
-      (account: AccountConfig, token: AccessToken) => loginPop3(ctx.connector, upstream.pop3, account.mailbox, token.token, upstream.loginTimeoutMs),
-      () => '+OK Logged in.',
-      (failure: LoginFailure) => this.write(`-ERR ${pop3FailureText(failure)}`),
-    );
+  /** One completion for USER/PASS and every SASL mechanism: log in, answer, pipe. */
+  async #logIn(credentials: BasicCredentials): Promise<void> {
+    const outcome = await this.login(credentials);
+    if (!outcome) return;
+    if (!outcome.ok) return this.refused(outcome);
+    this.say({ kind: 'ok' });
+    this.pipe(outcome.upstream);
   }
-}
-
-/** RFC 3206 response codes. */
-function pop3FailureText(failure: LoginFailure): string {
-  if (failure.kind === 'denied') return '[AUTH] Authentication failed.';
-  return `${failure.kind === 'temporary' ? '[SYS/TEMP]' : '[AUTH]'} ${failure.reason}`;
 }

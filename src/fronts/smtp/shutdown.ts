@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { SMTPServer } from 'smtp-server';
 import type { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+import type { SessionControl } from '../session.js';
+import { SMTP_REPLIES } from './replies.js';
 
 /** What the shutdown needs to know about one SMTP session. */
 export interface StoppableSession {
@@ -8,18 +10,21 @@ export interface StoppableSession {
   busy: boolean;
   /** A MAIL was accepted upstream and its message is not finished. */
   transactionOpen: boolean;
+  /** The shutdown grace is over for it: only a verdict Exchange still owes may keep it. */
+  graceOver?: boolean;
   upstream?: { readonly awaitingVerdict: boolean; close(): void };
-  log: Logger;
+  readonly log: Logger;
 }
 
-/** RFC 3463 4.3.2: system not accepting network messages. smtp-server closes after any 421. */
-export const GOODBYE = '4.3.2 o365-mail-proxy is shutting down, try again later';
+/** The 421 every session gets when the proxy stops. */
+export const GOODBYE = SMTP_REPLIES.shutdown({ kind: 'shutdown' }, '*')!;
 
 /**
  * Stops an SMTP front without ever telling a client "421" for a message Exchange may have
  * delivered (a retrying client would send it twice). smtp-server's own close() cannot do
  * that: when its timeout ends it says 421 to every connection, one waiting for Exchange's
- * answer to the final dot included, and it answers 421 to every command from the start. So:
+ * answer to the final dot included, and it answers 421 to every command from the start. So,
+ * the listener part here and each session's part through the session registry:
  *
  *   - at once: no new connections; sessions with nothing in progress are told 421;
  *   - during the grace: a transaction in progress may finish (no new MAIL), each session is
@@ -31,9 +36,7 @@ export const GOODBYE = '4.3.2 o365-mail-proxy is shutting down, try again later'
  */
 export class SmtpShutdown {
   #stopping = false;
-  #graceOver = false;
-  #done: Promise<void> | undefined;
-  #sessionsGone: (() => void) | undefined;
+  #listenerClosed: Promise<void> | undefined;
 
   constructor(
     private readonly server: SMTPServer,
@@ -44,10 +47,31 @@ export class SmtpShutdown {
     return this.#stopping;
   }
 
-  /** Resolves when every session is closed and the listener with them. Idempotent. */
-  stop(graceMs: number): Promise<void> {
-    this.#done ??= this.#stop(graceMs);
-    return this.#done;
+  /**
+   * No new connections; a connection not greeted yet gets 421 (allowed instead of a greeting,
+   * RFC 5321 3.1). Resolves when the listener and all its connections are closed. Idempotent.
+   */
+  stopListening(): Promise<void> {
+    this.#listenerClosed ??= new Promise<void>((resolve) => {
+      this.#stopping = true;
+      this.server.server.close(() => resolve());
+      for (const connection of this.server.connections) {
+        if (!this.sessions.has(connection.session.id)) connection.send(GOODBYE.code, GOODBYE.text);
+      }
+    });
+    return this.#listenerClosed;
+  }
+
+  /** How the session registry stops one session. */
+  control(sessionId: string): SessionControl {
+    return {
+      shutdown: () => {
+        this.#stopping = true;
+        const session = this.sessions.get(sessionId);
+        if (session && isIdle(session)) this.#goodbye(sessionId);
+      },
+      abort: () => this.#endGrace(sessionId),
+    };
   }
 
   /** A step of the session has been answered (or is being): say goodbye after it if due. */
@@ -55,49 +79,27 @@ export class SmtpShutdown {
     if (!this.#stopping) return;
     setImmediate(() => {
       const session = this.sessions.get(sessionId);
-      if (session && (this.#graceOver ? !session.upstream?.awaitingVerdict : isIdle(session))) this.#goodbye(sessionId);
+      if (session && (session.graceOver ? !session.upstream?.awaitingVerdict : isIdle(session))) this.#goodbye(sessionId);
     });
   }
 
-  /** Called by the front when a session has closed. */
-  sessionClosed(): void {
-    if (this.sessions.size === 0) this.#sessionsGone?.();
-  }
-
-  async #stop(graceMs: number): Promise<void> {
-    this.#stopping = true;
-    const listenerClosed = new Promise<void>((resolve) => this.server.server.close(() => resolve()));
-    const sessionsGone = new Promise<void>((resolve) => {
-      this.#sessionsGone = resolve;
-    });
-    for (const connection of this.server.connections) {
-      const session = this.sessions.get(connection.session.id);
-      // No session yet: smtp-server has not greeted it; a 421 greeting is allowed (RFC 5321 3.1).
-      if (!session || isIdle(session)) connection.send(421, GOODBYE);
+  #endGrace(sessionId: string): void {
+    const session = this.sessions.get(sessionId);
+    if (!session) return;
+    session.graceOver = true;
+    if (session.upstream?.awaitingVerdict) {
+      session.log.info({ event: 'shutdown.awaiting-verdict' }, 'shutdown grace over; the message went to the mail server, waiting for its answer');
+      return;
     }
-    const graceTimer = setTimeout(() => this.#endGrace(), graceMs);
-    this.sessionClosed();
-    await Promise.all([listenerClosed, sessionsGone]);
-    clearTimeout(graceTimer);
-  }
-
-  #endGrace(): void {
-    this.#graceOver = true;
-    for (const [id, session] of this.sessions) {
-      if (session.upstream?.awaitingVerdict) {
-        session.log.info({ event: 'shutdown.awaiting-verdict' }, 'shutdown grace over; the message went to the mail server, waiting for its answer');
-        continue;
-      }
-      if (!isIdle(session)) session.log.info({ event: 'shutdown.cut' }, 'shutdown grace over; transaction in progress cut with 421, nothing delivered');
-      // Abort before the client hears anything: a message still streaming must never get
-      // its terminator upstream.
-      if (session.busy) session.upstream?.close();
-      this.#goodbye(id);
-    }
+    if (!isIdle(session)) session.log.info({ event: 'shutdown.cut' }, 'shutdown grace over; transaction in progress cut with 421, nothing delivered');
+    // Abort before the client hears anything: a message still streaming must never get
+    // its terminator upstream.
+    if (session.busy) session.upstream?.close();
+    this.#goodbye(sessionId);
   }
 
   #goodbye(sessionId: string): void {
-    this.#connection(sessionId)?.send(421, GOODBYE);
+    this.#connection(sessionId)?.send(GOODBYE.code, GOODBYE.text);
   }
 
   #connection(sessionId: string): SMTPConnection | undefined {
