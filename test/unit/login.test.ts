@@ -85,7 +85,10 @@ function start(s: Setup, password = PASSWORD, more: Partial<LoginAttempt> = {}):
 async function attempt(s: Setup, password = PASSWORD, more: Partial<LoginAttempt> = {}): Promise<LoginOutcome<Upstream>> {
   let outcome: LoginOutcome<Upstream> | undefined;
   void start(s, password, more).then((o) => (outcome = o));
-  return vi.waitFor(() => outcome ?? Promise.reject(new Error('login still running')), { interval: 5, timeout: 5_000 });
+  return vi.waitFor(() => {
+    if (!outcome) throw new Error('login still running');
+    return outcome;
+  }, { interval: 5, timeout: 5_000 });
 }
 
 const refused = (reply = 'a NO AUTHENTICATE failed.') => new UpstreamError('rejected', 'XOAUTH2 login refused', reply);
@@ -166,10 +169,11 @@ async function failureLogged(count: number): Promise<number> {
 describe('login: wrong passwords', () => {
   it('are denied after clients.failedLoginDelayMs, doubling with the failures on the connection', async () => {
     const s = setup({ failedLoginDelayMs: 1000 });
-    for (const [previousFailures, delay] of [[0, 1000], [1, 2000], [3, 8000]] as const) {
+    const cases = [[0, 1000], [1, 2000], [3, 8000]] as const;
+    for (const [index, [previousFailures, delay]] of cases.entries()) {
       let outcome: unknown;
       void start(s, 'wrong guess', { previousFailures }).then((o) => (outcome = o));
-      const loggedAt = await failureLogged(previousFailures === 0 ? 1 : previousFailures === 1 ? 2 : 3);
+      const loggedAt = await failureLogged(index + 1);
       await vi.advanceTimersByTimeAsync(loggedAt + delay - 1 - Date.now());
       expect(outcome).toBeUndefined();
       await vi.advanceTimersByTimeAsync(1);
