@@ -1,5 +1,4 @@
 import type { Socket } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { AccountConfig, Protocol } from '../config/types.js';
 import type { LoginFailureReason } from './accounts.js';
@@ -54,6 +53,9 @@ export interface LoginAttempt {
   /** Aborted when the client leaves: a login waiting for a free upstream session gives up. */
   signal?: AbortSignal;
 }
+
+/** The global timer, not node:timers/promises: unit tests run the failure delay on fake timers. */
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Failures that look like guessing; the others come after a correct password. */
 const GUESSES: ReadonlySet<LoginFailureReason> = new Set(['wrong-password', 'unknown-user', 'not-utf8']);

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { vi } from 'vitest';
 import { generateSelfSignedCertificate, type GeneratedCertificate } from '../../src/ops/self-signed-certificate.js';
 import { validateConfig } from '../../src/config/validate.js';
 import type { Protocol, TlsMode } from '../../src/config/types.js';
@@ -149,8 +150,10 @@ export async function curl(args: string[], input?: Buffer): Promise<{ stdout: Bu
  * what it got before it stuck.
  */
 export async function leftovers(stack: Stack, waitMs = 5_000): Promise<{ openSessions: unknown[]; active: number; errors: unknown[] }> {
-  const deadline = Date.now() + waitMs;
-  while (stack.proxy.activeSessions() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+  // Not met in time: the report below says what is left.
+  await vi.waitFor(() => {
+    if (stack.proxy.activeSessions() > 0) throw new Error('sessions still open');
+  }, { timeout: waitMs, interval: 25 }).catch(() => undefined);
   const entries = stack.logs.map((line) => JSON.parse(line) as { sid?: string; event?: string; level: number });
   const closed = new Set(entries.filter((e) => e.event === 'close').map((e) => e.sid));
   return {

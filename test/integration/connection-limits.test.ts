@@ -1,7 +1,8 @@
 import { connect, type Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Protocol, TlsMode } from '../../src/config/types.js';
 import { leftovers, PASSWORD, startStack, USER, type Stack } from '../helpers/stack.js';
+import { PATIENCE } from '../helpers/wait.js';
 import { WireClient } from '../helpers/wire.js';
 
 let stack: Stack | undefined;
@@ -19,14 +20,6 @@ async function greeted(protocol: Protocol, options: { tls?: TlsMode; localAddres
   const client = await WireClient.open(stack!.port(protocol, tls), { tls: tls === 'implicit', ca: stack!.localCa, ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
   clients.push(client);
   return { client, first: await client.line() };
-}
-
-async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 const refusedLines = (s: Stack) => s.logs.map((line) => JSON.parse(line)).filter((entry) => entry.event === 'connections.refused');
@@ -54,7 +47,7 @@ describe('clients.maxConnections', () => {
     expect(await refusedMetric(stack, 'imap', 'max-connections')).toBe(3);
     expect(await refusedMetric(stack, 'smtp', 'max-connections')).toBe(3);
     // Refused connections hold nothing once closed.
-    await until(() => stack!.proxy.openConnections() === 2);
+    await vi.waitFor(() => expect(stack!.proxy.openConnections()).toBe(2), PATIENCE);
   });
 
   it('counts a connection until its socket closes, then lets the next one in', async () => {
@@ -65,7 +58,7 @@ describe('clients.maxConnections', () => {
     smtp.client.send('QUIT\r\n');
     expect(await smtp.client.line()).toMatch(/^221 /);
     await smtp.client.ended();
-    await until(() => stack!.proxy.openConnections() === 1);
+    await vi.waitFor(() => expect(stack!.proxy.openConnections()).toBe(1), PATIENCE);
     const imap = await greeted('imap');
     expect(imap.first).toMatch(/^\* OK /);
     imap.client.send(`a LOGIN ${USER} {${Buffer.byteLength(PASSWORD)}+}\r\n${PASSWORD}\r\n`);
@@ -104,11 +97,11 @@ describe('clients.maxConnections', () => {
     const closed = sockets.map((socket) => new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now()))));
     const started = Date.now();
     // All but the few refusals allowed at once are cut right away; those few at their deadline.
-    await until(() => sockets.filter((s) => s.destroyed || s.readableEnded).length >= 60 - 16, 2000);
+    await vi.waitFor(() => expect(sockets.filter((s) => s.destroyed || s.readableEnded).length).toBeGreaterThanOrEqual(60 - 16), { ...PATIENCE, timeout: 2000 });
     const times = await Promise.all(closed);
     expect(Math.max(...times) - started).toBeLessThan(7000);
     expect(await refusedMetric(stack, 'imap', 'max-connections')).toBe(60);
-    await until(() => stack!.proxy.openConnections() === 1);
+    await vi.waitFor(() => expect(stack!.proxy.openConnections()).toBe(1), PATIENCE);
     for (const socket of sockets) socket.destroy();
   });
 });
