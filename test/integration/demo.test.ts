@@ -138,19 +138,17 @@ describe('o365-mail-proxy demo', () => {
     expect(await demo.exited).toBe(0);
   });
 
-  it('removes its directory (client secret, private key) on Ctrl-C and on SIGTERM', async () => {
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      const demo = await startDemo(['--log-level', 'info', '--log-format', 'json']);
-      const [dir] = readdirSync(demo.tmp);
-      expect(dir).toMatch(/^o365-mail-proxy-demo-/);
-      expect(readdirSync(`${demo.tmp}/${dir}`).sort()).toEqual(['client-secret.txt', 'config.json', 'localhost.crt', 'localhost.key', 'sandbox-ca.pem']);
-      await curl([...LOGIN, `pop3://127.0.0.1:${demo.base + 110}/1`]);
-      // --log-level info brings the session log back.
-      await expect.poll(() => demo.stdout()).toMatch(/"event":"close"/);
-      demo.child.kill(signal);
-      expect(await demo.exited).toBe(0);
-      expect(readdirSync(demo.tmp)).toEqual([]);
-    }
+  it.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)('removes its directory (client secret, private key) on %s', async (signal) => {
+    const demo = await startDemo(['--log-level', 'info', '--log-format', 'json']);
+    const [dir] = readdirSync(demo.tmp);
+    expect(dir).toMatch(/^o365-mail-proxy-demo-/);
+    expect(readdirSync(`${demo.tmp}/${dir}`).sort()).toEqual(['client-secret.txt', 'config.json', 'localhost.crt', 'localhost.key', 'sandbox-ca.pem']);
+    await curl([...LOGIN, `pop3://127.0.0.1:${demo.base + 110}/1`]);
+    // --log-level info brings the session log back.
+    await expect.poll(() => demo.stdout()).toMatch(/"event":"close"/);
+    demo.child.kill(signal);
+    expect(await demo.exited).toBe(0);
+    expect(readdirSync(demo.tmp)).toEqual([]);
   });
 
   it('names --port-base when a port is taken, and leaves nothing behind', async () => {
