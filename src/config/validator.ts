@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { resolveReference } from './references.js';
+import { unreadableFile } from './file-access.js';
 import type { ConfigProblem } from './problems.js';
 
 export type JsonObject = Record<string, unknown>;
@@ -62,7 +63,8 @@ export class Validator {
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'error';
       const fix = key.startsWith('tls.') ? 'run "o365-mail-proxy gen-cert" or fix the path (relative to the config file)' : 'fix the path (relative to the config file)';
-      this.problem(key, `cannot read ${full} (${code})`, fix);
+      const denied = unreadableFile(full, code);
+      this.problem(key, denied?.problem ?? `cannot read ${full} (${code})`, denied?.fix ?? fix);
       return undefined;
     }
     if (!text.includes(`-----BEGIN ${label}-----`) && !(label === 'PRIVATE KEY' && /-----BEGIN (RSA|EC) PRIVATE KEY-----/.test(text))) {

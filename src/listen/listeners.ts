@@ -101,7 +101,8 @@ function listen(listener: ListenerConfig, start: (onListening: () => void) => Se
     let server: Server | void = undefined;
     const onError = (error: NodeJS.ErrnoException) => {
       const hint = error.code === 'EADDRINUSE' ? ' (port already in use: change listeners[].port)' : error.code === 'EACCES' ? ' (permission denied: use a port above 1023)' : '';
-      reject(new Error(`cannot listen on ${listener.host}:${listener.port} for ${listener.protocol}: ${error.code ?? error.message}${hint}`));
+      // The cause keeps the code and port, for callers that word their own advice (the demo's --port-base).
+      reject(new Error(`cannot listen on ${listener.host}:${listener.port} for ${listener.protocol}: ${error.code ?? error.message}${hint}`, { cause: error }));
     };
     server = start(() => {
       (server as Server).off('error', onError);
