@@ -14,6 +14,8 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# Read at run time: the config's shape and defaults.
+COPY config.schema.json ./
 # The "node" user of the base image (uid 1000); nothing in the image is writable by it.
 USER node
 # Listeners in a container must bind 0.0.0.0 with TLS, or set allowPlaintextOnNetwork (sidecars
