@@ -9,8 +9,9 @@
 // CommonJS file with esbuild, because a SEA runs a single CommonJS script whose require() sees
 // only Node's built-in modules; let node turn it into a blob (--experimental-sea-config); copy
 // the running node binary and inject the blob with postject. The result needs no Node install.
-// Windows: the same script in a Windows shell, with Node 20 for Windows; sign the result with
-// signtool afterwards (see README, "Single executable").
+// Windows: the same script in a Windows shell, with Node 20 for Windows; node.exe's signature
+// is removed before the injection when signtool is on PATH, and the result can be signed after
+// (see README, "Installing").
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -81,8 +82,19 @@ execFileSync(process.execPath, ['--experimental-sea-config', seaConfig], { stdio
 
 copyFileSync(process.execPath, executable);
 chmodSync(executable, 0o755);
+if (windows) removeSignature(executable);
 const postject = join(root, 'node_modules', 'postject', 'dist', 'cli.js');
 const macos = process.platform === 'darwin' ? ['--macho-segment-name', 'NODE_SEA'] : [];
 execFileSync(process.execPath, [postject, executable, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SENTINEL_FUSE, ...macos], { stdio: 'inherit' });
 for (const file of [bundle, blob, seaConfig]) rmSync(file);
+if (windows) process.stdout.write(`sign it if your policy asks for signed programs: signtool sign /fd SHA256 /a "${executable}"\n`);
 process.stdout.write(`wrote ${executable} (o365-mail-proxy ${pkg.version}, node ${process.version})\n`);
+
+/** node.exe's signature does not survive the injection; Node's SEA steps remove it first (signtool, from the Windows SDK). */
+function removeSignature(file) {
+  try {
+    execFileSync('signtool', ['remove', '/s', file], { stdio: 'inherit' });
+  } catch {
+    process.stdout.write('signtool not found: the executable keeps node.exe\'s now invalid signature (it still runs)\n');
+  }
+}

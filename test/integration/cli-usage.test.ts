@@ -18,6 +18,12 @@ describe('command line usage', () => {
     }
   });
 
+  it('the README\'s command table has a row for every command', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const table = readme.slice(readme.indexOf('### Commands'), readme.indexOf('## Configuration'));
+    for (const command of COMMAND_NAMES) expect(table, command).toMatch(new RegExp(`^\\| \`${command}[ \`]`, 'm'));
+  });
+
   it('"help" with an unknown command is a usage error', () => {
     const result = cli(['help', 'frobnicate']);
     expect(result.status).toBe(2);
