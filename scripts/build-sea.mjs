@@ -14,7 +14,7 @@
 // (see README, "Installing").
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -47,10 +47,10 @@ const packageFiles = {
   name: 'package-files',
   setup(esbuild) {
     esbuild.onLoad({ filter: /[\\/]dist[\\/](config[\\/]shape|ops[\\/]log)\.js$/ }, (args) => {
-      const relative = args.path.slice(root.length).replaceAll('\\', '/');
+      const file = relative(root, args.path).replaceAll('\\', '/');
       let text = readFileSync(args.path, 'utf8');
-      for (const [from, to] of REPLACEMENTS[relative] ?? []) {
-        if (text.split(from).length !== 2) throw new Error(`${relative}: expected "${from}" once; update REPLACEMENTS in scripts/build-sea.mjs`);
+      for (const [from, to] of REPLACEMENTS[file] ?? []) {
+        if (text.split(from).length !== 2) throw new Error(`${file}: expected "${from}" once; update REPLACEMENTS in scripts/build-sea.mjs`);
         text = text.replace(from, () => to);
       }
       return { contents: text, loader: 'js' };
@@ -71,8 +71,6 @@ await build({
   define: { O365P_BUNDLED_VERSION: JSON.stringify(pkg.version) },
   plugins: [packageFiles],
   logLevel: 'warning',
-  // The shebang of dist/cli.js would be a syntax error inside the blob.
-  banner: { js: '/* o365-mail-proxy, bundled for a single executable */' },
 });
 
 const blob = join(outDir, 'o365-mail-proxy.blob');
