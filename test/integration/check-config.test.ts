@@ -15,7 +15,7 @@ async function configWithCertificate(overrides: Record<string, unknown> = {}, ke
   const cert = await generateSelfSignedCertificate();
   const dir = tempDir({ 'local.crt': cert.certPem, 'local.key': (keyFrom ?? cert).keyPem });
   const file = join(dir, 'config.json');
-  writeFileSync(file, JSON.stringify(minimalConfig({ listeners: [{ protocol: 'imap', port: 1143, tls: 'implicit' }], tls: { certFile: 'local.crt', keyFile: 'local.key' }, ...overrides })));
+  writeFileSync(file, JSON.stringify(minimalConfig({ listeners: [{ protocol: 'imap', port: 0, tls: 'implicit' }], tls: { certFile: 'local.crt', keyFile: 'local.key' }, ...overrides })));
   return file;
 }
 
