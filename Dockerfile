@@ -15,6 +15,8 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# Read at run time: the config's shape and defaults.
+COPY config.schema.json ./
 # The "node" user of the base image (uid 1000, group 1000); nothing in the image is writable by
 # it, and it reads nothing but what is mounted, so any other uid works too (docker run --user).
 USER node

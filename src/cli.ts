@@ -1,77 +1,80 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { ConfigError } from './config/validate.js';
-import { LOG_LEVELS, PROTOCOLS, type LogLevel, type Protocol } from './config/types.js';
-import { doctorCommand, genCertCommand, hashPasswordCommand, startCommand, UsageError, type LogFlags } from './cli/commands.js';
-import { HELP } from './cli/help.js';
-
-const COMMANDS = ['start', 'demo', 'doctor', 'hash-password', 'gen-cert'] as const;
+import type { LogLevel, Protocol } from './config/types.js';
+import { doctorCommand, genCertCommand, hashPasswordCommand, startCommand, type LogFlags } from './cli/commands.js';
+import { HELP, mainHelp } from './cli/help.js';
+import { flag, listOption, parseCommandLine, stringOption, type CommandLine, type OptionValues } from './cli/parse.js';
+import { isCommand } from './cli/spec.js';
+import { UsageError } from './cli/usage-error.js';
+import { version } from './cli/version.js';
 
 async function main(argv: string[]): Promise<void> {
-  const first = argv[0];
-  const command = first && !first.startsWith('-') ? first : 'start';
-  const rest = first && !first.startsWith('-') ? argv.slice(1) : argv;
-  if (!(COMMANDS as readonly string[]).includes(command)) throw new UsageError(`unknown command "${command}"\n\n${HELP.main}`);
-
-  const { values } = parseArgs({
-    args: rest,
-    strict: true,
-    options: {
-      help: { type: 'boolean', short: 'h' },
-      version: { type: 'boolean', short: 'v' },
-      config: { type: 'string', short: 'c' },
-      'log-level': { type: 'string' },
-      'log-format': { type: 'string' },
-      out: { type: 'string' },
-      host: { type: 'string', multiple: true },
-      force: { type: 'boolean' },
-      group: { type: 'string' },
-      'port-base': { type: 'string' },
-      account: { type: 'string' },
-      protocol: { type: 'string' },
-      json: { type: 'boolean' },
-    },
-  });
+  const line = parseCommandLine(argv);
+  const { command, values } = line;
   if (values.version) return void process.stdout.write(`${version()}\n`);
-  if (values.help) return void process.stdout.write(first && !first.startsWith('-') ? HELP[command]! : HELP.main!);
+  if (values.help) return void process.stdout.write(line.named ? HELP[command] : mainHelp());
+  const configPath = stringOption(values, 'config') ?? 'config.json';
 
   switch (command) {
     case 'start':
-      return startCommand(values.config ?? 'config.json', logFlags(values));
+      return startCommand(configPath, { ...logFlags(values), watchConfig: flag(values, 'watch-config') });
     case 'demo': {
       // Loaded on demand: the sandbox is not needed to run the proxy.
       const { demoCommand } = await import('./cli/demo.js');
-      return demoCommand(logFlags(values), values['port-base']);
+      return demoCommand(logFlags(values), stringOption(values, 'port-base'));
+    }
+    case 'check-config': {
+      const { checkConfigCommand } = await import('./cli/check-config.js');
+      process.exitCode = await checkConfigCommand(configPath, flag(values, 'json'));
+      return;
+    }
+    case 'accounts': {
+      const { accountsCommand } = await import('./cli/accounts.js');
+      return accountsCommand(configPath, flag(values, 'json'));
+    }
+    case 'test-login': {
+      const { testLoginCommand } = await import('./cli/test-login.js');
+      process.exitCode = await testLoginCommand(configPath, line.argument!, loginFilter(values));
+      return;
     }
     case 'doctor': {
-      const protocol = values.protocol;
-      if (protocol !== undefined && !(PROTOCOLS as readonly string[]).includes(protocol)) throw new UsageError('--protocol must be imap, pop3 or smtp');
-      process.exitCode = await doctorCommand({
-        configPath: values.config ?? 'config.json',
-        ...(values.account ? { account: values.account } : {}),
-        ...(protocol ? { protocol: protocol as Protocol } : {}),
-      }, values.json ?? false);
+      const account = stringOption(values, 'account');
+      const protocol = stringOption(values, 'protocol') as Protocol | undefined;
+      process.exitCode = await doctorCommand({ configPath, ...(account ? { account } : {}), ...(protocol ? { protocol } : {}) }, flag(values, 'json'));
       return;
     }
     case 'hash-password':
       return hashPasswordCommand();
     case 'gen-cert':
-      return genCertCommand(values.out ?? 'certs', values.host ?? [], values.force ?? false, values.group);
+      return genCertCommand(stringOption(values, 'out') ?? 'certs', listOption(values, 'host'), flag(values, 'force'), stringOption(values, 'group'));
+    case 'completion': {
+      const { completionScript } = await import('./cli/completion.js');
+      return void process.stdout.write(completionScript(line.argument as 'bash' | 'powershell'));
+    }
+    case 'help':
+      return void process.stdout.write(helpFor(line));
   }
 }
 
-function logFlags(values: { 'log-level'?: string; 'log-format'?: string }): LogFlags {
-  const level = values['log-level'];
-  const format = values['log-format'];
-  if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
-  if (format !== undefined && !['auto', 'json', 'pretty'].includes(format)) throw new UsageError('--log-format must be auto, json or pretty');
-  return { ...(level ? { level: level as LogLevel } : {}), ...(format ? { format: format as LogFlags['format'] & string } : {}) };
+function helpFor(line: CommandLine): string {
+  const topic = line.argument;
+  if (topic === undefined) return mainHelp();
+  if (!isCommand(topic)) throw new UsageError(`no command "${topic}" (o365-mail-proxy help lists the commands)`);
+  return HELP[topic];
 }
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+/** The parser checked the values against their lists (spec.ts). */
+function logFlags(values: OptionValues): LogFlags {
+  const level = stringOption(values, 'log-level') as LogLevel | undefined;
+  const format = stringOption(values, 'log-format') as LogFlags['format'];
+  return { ...(level ? { level } : {}), ...(format ? { format } : {}) };
+}
+
+function loginFilter(values: OptionValues): { protocol?: Protocol; port?: number } {
+  const protocol = stringOption(values, 'protocol') as Protocol | undefined;
+  const port = stringOption(values, 'port');
+  if (port !== undefined && !/^\d{1,5}$/.test(port)) throw new UsageError(`--port must be a port number, got "${port}"`);
+  return { ...(protocol ? { protocol } : {}), ...(port ? { port: Number(port) } : {}) };
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
@@ -79,7 +82,6 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     process.stderr.write(`o365-mail-proxy: ${error.message}\n`);
     process.exit(2);
   }
-  const code = (error as { code?: string }).code;
   process.stderr.write(`o365-mail-proxy: ${(error as Error).message ?? String(error)}\n`);
-  process.exit(code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' ? 2 : 1);
+  process.exit(1);
 });

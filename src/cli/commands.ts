@@ -2,7 +2,6 @@ import { chmodSync, chownSync, existsSync, mkdirSync, writeFileSync } from 'node
 import { join, resolve } from 'node:path';
 import { startAdminServer } from '../listen/admin.js';
 import { loadConfig } from '../config/load.js';
-import { ConfigError } from '../config/validate.js';
 import { groupId } from '../config/file-access.js';
 import type { LogLevel } from '../config/types.js';
 import { createLogger, type Logger } from '../ops/log.js';
@@ -12,6 +11,9 @@ import { Secret } from '../config/secret.js';
 import { startProxy, type RunningProxy } from '../listen/proxy.js';
 import { COMMAND_TIMEOUT_MS } from '../upstream/smtp-client.js';
 import { promptHidden, readStdin } from './prompt.js';
+import { reloadFromFile } from './reload.js';
+import { watchConfigFile } from './config-watch.js';
+import { UsageError } from './usage-error.js';
 import type { DoctorOptions } from '../doctor/run.js';
 
 export interface LogFlags {
@@ -19,7 +21,12 @@ export interface LogFlags {
   format?: 'auto' | 'json' | 'pretty';
 }
 
-export async function startCommand(configPath: string, flags: LogFlags): Promise<void> {
+export interface StartFlags extends LogFlags {
+  /** Reload when the config file changes (config-watch.ts). */
+  watchConfig?: boolean;
+}
+
+export async function startCommand(configPath: string, flags: StartFlags): Promise<void> {
   const config = loadConfig(configPath);
   const log = createLogger({ level: flags.level ?? config.log.level, format: flags.format ?? config.log.format });
   const proxy = await startProxy(config, log);
@@ -30,15 +37,11 @@ export async function startCommand(configPath: string, flags: LogFlags): Promise
     await new Promise((done) => (admin ? admin.close(done) : done(undefined)));
   });
   // SIGHUP: read the config again; a broken one is refused and the running one kept.
-  process.on('SIGHUP', () => {
-    try {
-      proxy.reload(loadConfig(configPath));
-      void checkTokensAtStart(proxy.context(), log);
-    } catch (error) {
-      const problems = error instanceof ConfigError ? error.problems.map((p) => `${p.key}: ${p.problem}`) : [(error as Error).message];
-      log.error({ event: 'reload.rejected', problems }, 'new configuration rejected; keeping the running one');
-    }
-  });
+  process.on('SIGHUP', () => reloadFromFile(proxy, configPath, log, 'SIGHUP'));
+  if (flags.watchConfig) {
+    watchConfigFile(configPath, () => reloadFromFile(proxy, configPath, log, 'file-change'));
+    log.info({ event: 'config.watching', config: resolve(configPath) }, 'reloading when the config file changes');
+  }
 }
 
 /**
@@ -78,19 +81,29 @@ const NON_ASCII_PASSWORD_NOTE = [
 ].join('\n');
 
 export async function hashPasswordCommand(): Promise<void> {
-  let password: Secret;
-  if (process.stdin.isTTY) {
-    password = await promptHidden('Password: ');
-    const again = await promptHidden('Repeat: ');
-    if (again.reveal() !== password.reveal()) throw new UsageError('the two passwords differ');
-  } else {
-    // One trailing newline is what `echo` adds; everything else (spaces included) is the password.
-    password = new Secret((await readStdin()).replace(/\r?\n$/, ''));
-  }
+  // One trailing newline is what `echo` adds; everything else (spaces included) is the password.
+  const password = process.stdin.isTTY ? await askPasswordTwice() : new Secret((await readStdin()).replace(/\r?\n$/, ''));
   if (password.isEmpty) throw new UsageError('the password is empty');
   // stdout carries only the hash (scripts capture it); the note goes to stderr.
   if (/[^\x20-\x7e]/.test(password.reveal())) process.stderr.write(NON_ASCII_PASSWORD_NOTE);
   process.stdout.write(`${await hashPassword(password)}\n`);
+}
+
+const PASSWORD_TRIES = 3;
+
+/** On a terminal: the same password typed twice; an empty one or a mismatch asks again. */
+async function askPasswordTwice(): Promise<Secret> {
+  for (let attempt = 1; attempt <= PASSWORD_TRIES; attempt++) {
+    const password = await promptHidden('Password: ');
+    if (password.isEmpty) {
+      process.stderr.write('The password is empty; type one.\n');
+      continue;
+    }
+    const again = await promptHidden('Repeat: ');
+    if (again.reveal() === password.reveal()) return password;
+    process.stderr.write('The two passwords differ; once more.\n');
+  }
+  throw new UsageError(`no password typed the same twice in ${PASSWORD_TRIES} tries`);
 }
 
 export async function genCertCommand(outDir: string, hosts: string[], force: boolean, group?: string): Promise<void> {
@@ -139,7 +152,4 @@ export async function doctorCommand(options: DoctorOptions, json: boolean): Prom
   return findings.every((f) => f.ok) ? 0 : 1;
 }
 
-/** An error in how the command was called: printed without a stack trace. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+export { UsageError } from './usage-error.js';

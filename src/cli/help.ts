@@ -1,26 +1,66 @@
-export const HELP: Record<string, string> = {
-  main: `o365-mail-proxy — lets basic-auth IMAP, POP3 and SMTP clients use Exchange Online via OAuth 2.0
+import { COMMANDS, COMMAND_NAMES, type CommandName } from './spec.js';
+
+/** The overview: the command list comes from the command table, so it cannot miss one. */
+export function mainHelp(): string {
+  const width = Math.max(...COMMAND_NAMES.map((name) => name.length)) + 2;
+  const commands = COMMAND_NAMES.map((name) => `  ${name.padEnd(width)}${COMMANDS[name].summary}`).join('\n');
+  return `o365-mail-proxy — lets basic-auth IMAP, POP3 and SMTP clients use Exchange Online via OAuth 2.0
 
 Usage: o365-mail-proxy <command> [options]
 
 Commands:
-  start          run the proxy (the default command)
-  demo           run the proxy against a local fake Exchange Online and print client settings
-  doctor         check the config, the Azure app registration and Exchange permissions
-  hash-password  make a passwordHash for config accounts
-  gen-cert       write a self-signed certificate for the local TLS listeners
+${commands}
 
 Options:
-  -h, --help     help for a command (o365-mail-proxy <command> --help)
-  -v, --version  print the version
-`,
-  start: `Usage: o365-mail-proxy start [--config FILE] [--log-level LEVEL] [--log-format FORMAT]
+  -h, --help     help for a command (also: o365-mail-proxy help <command>)
+  -v, --version  print the version (every command accepts it)
+`;
+}
 
-Runs the proxy with the given config file.
+export const HELP: Record<CommandName, string> = {
+  start: `Usage: o365-mail-proxy start [--config FILE] [--log-level LEVEL] [--log-format FORMAT] [--watch-config]
+
+Runs the proxy with the given config file. SIGHUP (systemctl reload) reads the file again; a
+broken file is refused and logged, and the running config stays.
 
   -c, --config FILE      config file (default: config.json)
       --log-level LEVEL  fatal, error, warn, info, debug, trace or silent (overrides log.level)
       --log-format FMT   json, pretty or auto (auto: pretty on a terminal, JSON otherwise)
+      --watch-config     reload by itself when the config file changes (checked every second,
+                         applied once it has been quiet for half a second; the same rules as
+                         SIGHUP). The way to reload on Windows, which has no SIGHUP.
+`,
+  'check-config': `Usage: o365-mail-proxy check-config [--config FILE] [--json]
+
+Checks a config file the way start does, without contacting anything and without binding a
+port: every key, the \${env:} and \${file:} references (so run it with the service's
+environment), the certificate and key files and whether they belong together, the password
+hashes. Exit code 0 only when start would accept the file, 1 with one line per problem
+otherwise. For CI pipelines, and before a reload. Ports another program holds show only at start.
+
+  -c, --config FILE  config file (default: config.json)
+      --json         {"ok": true|false, "problems": [{"key", "problem", "fix"}], "warnings": [...]}
+`,
+  accounts: `Usage: o365-mail-proxy accounts [--config FILE] [--json]
+
+Lists the local accounts: username, mailbox, app registration and allowed protocols. Reads
+only the accounts and the listeners, so it works in a shell that lacks the service's secrets.
+
+  -c, --config FILE  config file (default: config.json)
+      --json         the same as a JSON array
+`,
+  'test-login': `Usage: o365-mail-proxy test-login <account> [--protocol imap|pop3|smtp] [--port N] [--config FILE]
+
+Logs in to the running proxy as a legacy client would, with the account's local password
+(asked without echo, or read from stdin: printf '%s' "$PW" | o365-mail-proxy test-login talend),
+and reports each step: connect, greeting, STARTTLS or TLS, login, a harmless command (IMAP
+SELECT INBOX, POP3 STAT, SMTP NOOP) and logout. It tries every listener in the config that
+serves one of the account's protocols. Exit code 0 only when every login worked.
+A wrong password counts towards the lockout like any other (clients.maxFailedLogins).
+
+  -c, --config FILE  the running proxy's config file (default: config.json)
+      --protocol P   only listeners for imap, pop3 or smtp
+      --port N       only the listener on this port
 `,
   demo: `Usage: o365-mail-proxy demo [--port-base N] [--log-level LEVEL] [--log-format FORMAT]
 
@@ -52,7 +92,7 @@ Checks, in order, and prints a checklist (exit code 0 only when everything passe
   'hash-password': `Usage: o365-mail-proxy hash-password
 
 Prints a scrypt hash for an account's "passwordHash". On a terminal it asks for the password
-twice without echoing it; when stdin is a pipe it reads the password from stdin (one trailing
+twice without echoing it (three tries to type the same twice); when stdin is a pipe it reads the password from stdin (one trailing
 newline removed) and prints only the hash:
 
   printf '%s' 'the password' | o365-mail-proxy hash-password
@@ -68,5 +108,19 @@ The key is readable only by the user who ran gen-cert, unless --group says other
   --group GROUP  let this group read the key too (mode 0640): the group the service runs as,
                  e.g. o365-mail-proxy (systemd) or 1000 (the container image)
   --force        replace existing files
+`,
+  completion: `Usage: o365-mail-proxy completion bash|powershell
+
+Prints a script that completes commands, options and their values (files after --config,
+imap/pop3/smtp after --protocol). To install it:
+
+  bash        o365-mail-proxy completion bash > ~/.local/share/bash-completion/completions/o365-mail-proxy
+              (or add  source <(o365-mail-proxy completion bash)  to ~/.bashrc)
+  PowerShell  add this line to $PROFILE:
+              o365-mail-proxy completion powershell | Out-String | Invoke-Expression
+`,
+  help: `Usage: o365-mail-proxy help [command]
+
+Lists the commands, or explains one (the same as o365-mail-proxy <command> --help).
 `,
 };

@@ -6,6 +6,12 @@ import { ConfigError, validateConfig } from './validate.js';
 
 /** Reads and validates a config file; throws ConfigError with every problem found. */
 export function loadConfig(path: string): ProxyConfig {
+  const { raw, full } = readConfigJson(path);
+  return validateConfig(raw, dirname(full), full);
+}
+
+/** The file's JSON, not validated yet, and its full path; throws ConfigError when unreadable or not JSON. */
+export function readConfigJson(path: string): { raw: unknown; full: string } {
   const full = resolve(path);
   let text: string;
   try {
@@ -21,7 +27,7 @@ export function loadConfig(path: string): ProxyConfig {
   } catch (error) {
     throw new ConfigError([{ key: '(file)', problem: `is not valid JSON${jsonErrorPlace(text, error as Error)}`, fix: 'fix the syntax (JSON allows no comments or trailing commas)' }], full);
   }
-  return validateConfig(raw, dirname(full), full);
+  return { raw, full };
 }
 
 /** Line and column of a JSON syntax error. The parser's own message may quote the text, secrets included, so it is not shown. */
