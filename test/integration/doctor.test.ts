@@ -64,6 +64,18 @@ describe('o365-mail-proxy doctor', () => {
     expect(findings.every((f) => !f.ok && f.fix?.length)).toBe(true);
   });
 
+  it('fails on config.example.json as it stands, asking to replace each placeholder', async () => {
+    const example = fileURLToPath(new URL('../../config.example.json', import.meta.url));
+    const findings = await runDoctor({ configPath: example });
+    expect(findings.filter((f) => f.fix?.[0]?.startsWith('replace the placeholder')).map((f) => f.summary)).toEqual([
+      'apps.contoso.tenantId: is the placeholder from config.example.json',
+      'apps.contoso.clientId: is the placeholder from config.example.json',
+      'accounts.talend.passwordHash: is the placeholder from config.example.json',
+      'accounts.scanner.passwordHash: is the placeholder from config.example.json',
+    ]);
+    expect(findings.every((f) => !f.ok)).toBe(true);
+  });
+
   it('bad client secret: explains AADSTS7000215 and how to copy the value', async () => {
     const { configPath } = await setUp({ clientSecret: 'Not~The~Secret~Value' });
     const [problem] = failed(await runDoctor({ configPath }));
