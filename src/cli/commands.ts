@@ -5,7 +5,7 @@ import { loadConfig } from '../config/load.js';
 import { ConfigError } from '../config/validate.js';
 import type { LogLevel } from '../config/types.js';
 import { createLogger, type Logger } from '../ops/log.js';
-import { checkTokensAtStart } from '../auth/login.js';
+import { keepTokensWarm } from '../auth/token-warmup.js';
 import { hashPassword } from '../config/password-hash.js';
 import { Secret } from '../config/secret.js';
 import { startProxy, type RunningProxy } from '../listen/proxy.js';
@@ -24,15 +24,17 @@ export async function startCommand(configPath: string, flags: LogFlags): Promise
   const proxy = await startProxy(config, log);
   const admin = config.admin ? await startAdminServer(proxy, config.admin, log) : undefined;
   log.info({ event: 'ready', config: resolve(configPath) }, 'o365-mail-proxy is ready');
-  void checkTokensAtStart(proxy.context(), log);
+  let tokens = keepTokensWarm(proxy.context(), log);
   stopOnSignals(proxy, log, async () => {
+    tokens.stop();
     await new Promise((done) => (admin ? admin.close(done) : done(undefined)));
   });
   // SIGHUP: read the config again; a broken one is refused and the running one kept.
   process.on('SIGHUP', () => {
     try {
       proxy.reload(loadConfig(configPath));
-      void checkTokensAtStart(proxy.context(), log);
+      tokens.stop();
+      tokens = keepTokensWarm(proxy.context(), log);
     } catch (error) {
       const problems = error instanceof ConfigError ? error.problems.map((p) => `${p.key}: ${p.problem}`) : [(error as Error).message];
       log.error({ event: 'reload.rejected', problems }, 'new configuration rejected; keeping the running one');
