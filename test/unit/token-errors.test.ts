@@ -40,17 +40,17 @@ describe('token failure classification', () => {
 
   it('says what the network said when MSAL reports only a code and a link', () => {
     for (const code of ['network_error', 'endpoints_resolution_error']) {
-      const failure = classifyTokenFailure(new ClientAuthError(code), { text: 'getaddrinfo ENOTFOUND login.microsoftonline.com' });
+      const failure = classifyTokenFailure(new ClientAuthError(code, ''), { text: 'getaddrinfo ENOTFOUND login.microsoftonline.com' });
       expect(failure).toMatchObject({ temporary: true, reason: 'token service unavailable, try again later', detail: 'getaddrinfo ENOTFOUND login.microsoftonline.com' });
     }
     // Without the network's word, MSAL's own text, once.
-    expect(classifyTokenFailure(new ClientAuthError('network_error')).detail).toBe('network_error: See https://aka.ms/msal.js.errors#network_error for details');
+    expect(classifyTokenFailure(new ClientAuthError('network_error', '')).detail).toBe('network_error: See https://aka.ms/msal.js.errors#network_error for details');
   });
 
   it('reads Entra\'s error answer to MSAL\'s metadata request, which MSAL reports as a bare code', () => {
     const answer = { text: 'login.microsoftonline.com answered HTTP 400: invalid_tenant: AADSTS90002: Tenant \'x.example\' not found.', status: 400 };
-    expect(classifyTokenFailure(new ClientAuthError('endpoints_resolution_error'), answer)).toMatchObject({ reason: 'tenant not found (AADSTS90002)', temporary: false, detail: answer.text });
-    expect(classifyTokenFailure(new ClientAuthError('endpoints_resolution_error'), { text: 'x answered HTTP 503', status: 503 }).temporary).toBe(true);
+    expect(classifyTokenFailure(new ClientAuthError('endpoints_resolution_error', ''), answer)).toMatchObject({ reason: 'tenant not found (AADSTS90002)', temporary: false, detail: answer.text });
+    expect(classifyTokenFailure(new ClientAuthError('endpoints_resolution_error', ''), { text: 'x answered HTTP 503', status: 503 }).temporary).toBe(true);
   });
 
   it('keeps an unknown 4xx permanent, with its code', () => {
