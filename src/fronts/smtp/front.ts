@@ -6,6 +6,7 @@ import type { ClientSockets } from './client-sockets.js';
 import { readDataFaithfully } from './data-reader.js';
 import { logIn, params, relayStep, type RelaySession } from './relay.js';
 import { asError, SmtpAnswers } from './replies.js';
+import type { SmtpReply } from '../../wire/smtp-reply.js';
 import { GOODBYE, SmtpShutdown } from './shutdown.js';
 
 type Callback = (error?: Error | null) => void;
@@ -127,13 +128,18 @@ class SmtpHooks {
       }
       const answer = await upstream.command(`MAIL FROM:<${address.address}>${params(address)}`);
       relay.transactionOpen = answer.code < 300;
+      if (answer.code >= 400) logRefusal(relay, 'smtp.message-refused', 'MAIL', answer, address.address);
       return answer;
     }, true)).then(answered(callback), callback);
   };
 
   readonly onRcptTo = (address: SMTPServerAddress, session: SMTPServerSession, callback: Callback): void => {
     const relay = this.#relayOf(session);
-    this.#whileBusy(session, () => relayStep(relay, (upstream) => upstream.command(`RCPT TO:<${address.address}>${params(address)}`), false)).then(answered(callback), callback);
+    this.#whileBusy(session, () => relayStep(relay, async (upstream) => {
+      const answer = await upstream.command(`RCPT TO:<${address.address}>${params(address)}`);
+      if (answer.code >= 400) logRefusal(relay, 'smtp.recipient-refused', 'RCPT', answer, senderOf(session));
+      return answer;
+    }, false)).then(answered(callback), callback);
   };
 
   readonly onData = (stream: SMTPServerDataStream, session: SMTPServerSession, callback: (error: Error | null, message?: string) => void): void => {
@@ -145,7 +151,7 @@ class SmtpHooks {
         relay.messages++;
         relay.log.info({ event: 'smtp.message', bytes: stream.byteLength, recipients: session.envelope.rcptTo.length }, 'message accepted upstream');
       } else {
-        relay.log.info({ event: 'smtp.message-refused', code: answer.code }, 'message refused upstream');
+        logRefusal(relay, 'smtp.message-refused', 'DATA', answer, senderOf(session));
       }
       return answer;
     }, false)).then(
@@ -186,6 +192,20 @@ class SmtpHooks {
       this.#shutdown.afterStep(session.id);
     });
   }
+}
+
+/**
+ * Exchange's refusal as the client heard it: code, enhanced code and text (e.g. "550 5.7.60
+ * SMTP; Client does not have permissions to send as this sender"), with the sender. Addresses
+ * are not secrets; the message content is never logged.
+ */
+function logRefusal(relay: RelaySession, event: string, step: string, answer: SmtpReply, from: string): void {
+  const reply = `${answer.code} ${SmtpAnswers.relayed(answer).text}`;
+  relay.log.info({ event, step, code: answer.code, reply, from }, `${step === 'RCPT' ? 'recipient' : 'message'} refused upstream: ${reply}`);
+}
+
+function senderOf(session: SMTPServerSession): string {
+  return session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
 }
 
 /** smtp-server's callback for a relayed step: nothing for success (it says 250), else the reply. */
