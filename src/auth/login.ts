@@ -222,25 +222,8 @@ function reasonLabel(error: unknown): string {
   return 'internal';
 }
 
-/**
- * Asks for each app's token once, right after start or reload, so a wrong secret or a missing
- * role shows in the log at once rather than at the first job's login (the token provider logs
- * token.ok or token.fail itself; the token is then cached for the first sessions).
- */
-export async function checkTokensAtStart(ctx: ProxyContext, log: Logger): Promise<void> {
-  await Promise.all([...ctx.tokens].map(async ([name, provider]) => {
-    const protocols = new Set([...ctx.config.accounts.values()].filter((a) => a.app === name).flatMap((a) => a.protocols));
-    if (protocols.size === 0) return;
-    try {
-      const token = await provider.getToken();
-      for (const protocol of protocols) warnAboutMissingRole(token, protocol, log.child({ app: name }));
-    } catch {
-      // Already logged as token.fail, with the cause; logins will try again.
-    }
-  }));
-}
-
-function warnAboutMissingRole(token: AccessToken, protocol: Protocol, log: Logger): void {
+/** Warns when the token lacks the role a protocol needs: Exchange would refuse it, in words that do not say why. */
+export function warnAboutMissingRole(token: AccessToken, protocol: Protocol, log: Logger): void {
   const role = REQUIRED_ROLE[protocol];
   if (token.claims && !token.claims.roles.includes(role)) {
     log.warn({ event: 'token.role-missing', role, roles: token.claims.roles, appid: token.claims.appid }, LOG_HINTS.roleMissing(protocol));

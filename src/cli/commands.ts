@@ -5,7 +5,7 @@ import { loadConfig } from '../config/load.js';
 import { groupId } from '../config/file-access.js';
 import type { LogLevel } from '../config/types.js';
 import { createLogger, type Logger } from '../ops/log.js';
-import { checkTokensAtStart } from '../auth/login.js';
+import { keepTokensWarm } from '../auth/token-warmup.js';
 import { hashPassword } from '../config/password-hash.js';
 import { Secret } from '../config/secret.js';
 import { startProxy, type RunningProxy } from '../listen/proxy.js';
@@ -32,14 +32,21 @@ export async function startCommand(configPath: string, flags: StartFlags): Promi
   const proxy = await startProxy(config, log);
   const admin = config.admin ? await startAdminServer(proxy, config.admin, log) : undefined;
   log.info({ event: 'ready', config: resolve(configPath) }, 'o365-mail-proxy is ready');
-  void checkTokensAtStart(proxy.context(), log);
+  let tokens = keepTokensWarm(proxy.context(), log);
   stopOnSignals(proxy, log, async () => {
+    tokens.stop();
     await new Promise((done) => (admin ? admin.close(done) : done(undefined)));
   });
-  // SIGHUP: read the config again; a broken one is refused and the running one kept.
-  process.on('SIGHUP', () => reloadFromFile(proxy, configPath, log, 'SIGHUP'));
+  // SIGHUP: read the config again; a broken one is refused and the running one kept. New apps
+  // or secrets: ask for their tokens at once (and again in the background until they come).
+  const reload = (trigger: 'SIGHUP' | 'file-change') => {
+    if (!reloadFromFile(proxy, configPath, log, trigger)) return;
+    tokens.stop();
+    tokens = keepTokensWarm(proxy.context(), log);
+  };
+  process.on('SIGHUP', () => reload('SIGHUP'));
   if (flags.watchConfig) {
-    watchConfigFile(configPath, () => reloadFromFile(proxy, configPath, log, 'file-change'));
+    watchConfigFile(configPath, () => reload('file-change'));
     log.info({ event: 'config.watching', config: resolve(configPath) }, 'reloading when the config file changes');
   }
 }

@@ -1,6 +1,5 @@
 import { loadConfig } from '../config/load.js';
 import { ConfigError } from '../config/validate.js';
-import { checkTokensAtStart } from '../auth/login.js';
 import type { RunningProxy } from '../listen/proxy.js';
 import type { Logger } from '../ops/log.js';
 
@@ -16,6 +15,5 @@ export function reloadFromFile(proxy: RunningProxy, configPath: string, log: Log
     log.error({ event: 'reload.rejected', trigger, problems }, 'new configuration rejected; keeping the running one');
     return false;
   }
-  void checkTokensAtStart(proxy.context(), log);
   return true;
 }

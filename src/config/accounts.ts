@@ -2,6 +2,16 @@ import { isPasswordHash } from './password-hash.js';
 import type { AccountConfig, Protocol } from './types.js';
 import { asObject, type JsonObject, type Validator } from './validator.js';
 
+/**
+ * The hashes config.example.json ships with. They are well-formed, so without this check a
+ * copied example would start and refuse every login. test/unit/config.test.ts keeps this list
+ * and the example in step.
+ */
+const EXAMPLE_HASHES = new Set([
+  'scrypt:ln=15,r=8,p=1:1W2+cqQb0e4Bs2BDOx0LXw==:5pM8L0b8NOX0tZ2h2NrKm3gKx1JmJ0y6Xl7mH1h1tSM=',
+  'scrypt:ln=15,r=8,p=1:Zk0m3tYcGq6oF0d9iSx5uA==:q3T2m1uVqKZ8yq3B3S8b9mJrXcHf2Qv0Zq1o9h9aY7c=',
+]);
+
 /** Local accounts, keyed by lower-cased username; each must name an app under "apps". */
 export function checkAccounts(v: Validator, value: unknown, appNames: readonly string[]): Map<string, AccountConfig> {
   const accounts = new Map<string, AccountConfig>();
@@ -21,7 +31,9 @@ export function checkAccounts(v: Validator, value: unknown, appNames: readonly s
 function checkAccount(v: Validator, key: string, username: string, raw: JsonObject | undefined, appNames: readonly string[]): AccountConfig | undefined {
   if (!raw) return undefined;
   const passwordHash = v.text(raw.passwordHash, `${key}.passwordHash`);
-  if (passwordHash && !isPasswordHash(passwordHash)) {
+  if (passwordHash && EXAMPLE_HASHES.has(passwordHash)) {
+    v.problem(`${key}.passwordHash`, 'is the placeholder from config.example.json', 'replace the placeholder with the line "o365-mail-proxy hash-password" prints for the account\'s password');
+  } else if (passwordHash && !isPasswordHash(passwordHash)) {
     v.problem(`${key}.passwordHash`, 'is not a hash made by hash-password (plain passwords are not accepted)', 'run "o365-mail-proxy hash-password" and paste its output');
   }
   const mailbox = v.text(raw.mailbox, `${key}.mailbox`);

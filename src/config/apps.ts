@@ -5,6 +5,11 @@ import type { AppConfig, AppCredential } from './types.js';
 import { asObject, type JsonObject, type Validator } from './validator.js';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A tenant's domain: two or more labels, e.g. contoso.onmicrosoft.com or contoso.com. */
+const DOMAIN = /^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/i;
+/** A GUID of one repeated digit (00000000-0000-…, 11111111-1111-…): config.example.json's placeholders, never a real ID. */
+const PLACEHOLDER_GUID = /^([0-9a-f])\1{7}-\1{4}-\1{4}-\1{4}-\1{12}$/i;
+const PLACEHOLDER = 'is the placeholder from config.example.json';
 
 /** The app registrations, their credentials read and checked, their endpoints from the cloud. */
 export function checkApps(v: Validator, value: unknown, cloud: CloudDefaults): Map<string, AppConfig> {
@@ -19,12 +24,10 @@ export function checkApps(v: Validator, value: unknown, cloud: CloudDefaults): M
 function checkApp(v: Validator, name: string, raw: JsonObject | undefined, cloud: CloudDefaults): AppConfig | undefined {
   if (!raw) return undefined;
   const key = `apps.${name}`;
-  const tenantId = v.text(raw.tenantId, `${key}.tenantId`);
-  if (tenantId && ['common', 'organizations', 'consumers'].includes(tenantId.toLowerCase())) {
-    v.problem(`${key}.tenantId`, `"${tenantId}" does not work with the client-credentials flow`, 'use the Directory (tenant) ID GUID or the tenant\'s domain');
-  }
+  const tenantId = checkTenantId(v, `${key}.tenantId`, v.text(raw.tenantId, `${key}.tenantId`));
   const clientId = v.text(raw.clientId, `${key}.clientId`);
-  if (clientId && !GUID.test(clientId)) v.problem(`${key}.clientId`, `"${clientId}" is not a GUID`, 'copy the Application (client) ID, a GUID like 00000000-0000-0000-0000-000000000000');
+  if (clientId && PLACEHOLDER_GUID.test(clientId)) v.problem(`${key}.clientId`, PLACEHOLDER, 'replace the placeholder with your Application (client) ID, from the app registration\'s Overview page');
+  else if (clientId && !GUID.test(clientId)) v.problem(`${key}.clientId`, `"${clientId}" is not a GUID`, 'copy the Application (client) ID, a GUID like 3f2a9c4e-8b1d-4e7f-a6c5-0d9e8f7a6b5c, from the app registration\'s Overview page');
   const credential = checkCredential(v, key, raw);
   // The cloud's endpoints are the defaults, which is why the schema cannot hold them.
   const authorityHost = v.httpsUrl(raw.authorityHost ?? cloud.authorityHost, `${key}.authorityHost`);
@@ -32,6 +35,31 @@ function checkApp(v: Validator, name: string, raw: JsonObject | undefined, cloud
   if (scope && !scope.endsWith('/.default')) v.problem(`${key}.scope`, 'must end in "/.default" for the client-credentials flow', `use ${cloud.scope}`);
   if (!tenantId || !clientId || !credential || !authorityHost || !scope) return undefined;
   return { name, tenantId, clientId, credential, authorityHost, scope };
+}
+
+/**
+ * A tenant ID is a GUID or one of the tenant's domains; anything else fails only at the first
+ * token request, as AADSTS900023 or 90002. Returned only when usable.
+ */
+function checkTenantId(v: Validator, key: string, tenantId: string | undefined): string | undefined {
+  if (tenantId === undefined) return undefined;
+  const wrong = tenantIdProblem(tenantId);
+  if (wrong === undefined) return tenantId;
+  v.problem(key, wrong, wrong === PLACEHOLDER
+    ? 'replace the placeholder with your Directory (tenant) ID, from the app registration\'s Overview page, or the tenant\'s domain'
+    : 'copy the Directory (tenant) ID, a GUID like 3f2a9c4e-8b1d-4e7f-a6c5-0d9e8f7a6b5c, from the app registration\'s Overview page, or use the tenant\'s domain such as contoso.onmicrosoft.com');
+  return undefined;
+}
+
+function tenantIdProblem(tenantId: string): string | undefined {
+  if (['common', 'organizations', 'consumers'].includes(tenantId.toLowerCase())) return `"${tenantId}" does not work with the client-credentials flow`;
+  if (PLACEHOLDER_GUID.test(tenantId)) return PLACEHOLDER;
+  if (GUID.test(tenantId) || DOMAIN.test(tenantId)) return undefined;
+  // Hex digits and dashes only: a GUID with a digit lost or added in copying.
+  if (/^[0-9a-f-]+$/i.test(tenantId) && tenantId.includes('-')) {
+    return `"${tenantId}" is not a GUID: a tenant ID has 36 characters, hex digits grouped 8-4-4-4-12 (this one has ${tenantId.length})`;
+  }
+  return `"${tenantId}" is neither a GUID nor a domain name`;
 }
 
 /** Having exactly one of clientSecret and certificate is the schema's to check. */

@@ -2,21 +2,54 @@ import { isIP } from 'node:net';
 import type { ListenerConfig, Protocol, TlsMode } from './types.js';
 import { asObject, type JsonObject, type Validator } from './validator.js';
 
-/** The listeners, with plain text kept off the network and each address used once. */
+/** The listeners, with plain text kept off the network and each address and port used once. */
 export function checkListeners(v: Validator, value: unknown): ListenerConfig[] {
-  const listeners: ListenerConfig[] = [];
-  const seen = new Map<string, string>();
+  const listeners: { key: string; listener: ListenerConfig }[] = [];
   (Array.isArray(value) ? value : []).forEach((item, index) => {
     const key = `listeners[${index}]`;
     const listener = checkListener(v, key, asObject(item));
     if (!listener) return;
-    const address = `${listener.host}:${listener.port}`;
-    // Port 0 means "any free port", which never clashes.
-    if (listener.port !== 0 && seen.has(address)) v.problem(key, `${address} is already used by ${seen.get(address)}`, 'give each listener its own port');
-    seen.set(address, key);
-    listeners.push(listener);
+    const clash = listeners.find((earlier) => sharePort(earlier.listener, listener));
+    if (clash) v.problem(key, portClash(listener, clash.listener, clash.key), 'give each listener its own port, or the same port on addresses that do not overlap');
+    listeners.push({ key, listener });
   });
-  return listeners;
+  return listeners.map((l) => l.listener);
+}
+
+/** The admin listener must not take a mail listener's port: binding it would fail at start with EADDRINUSE. */
+export function checkAdminPort(v: Validator, admin: { host: string; port: number }, listeners: readonly ListenerConfig[]): void {
+  const index = listeners.findIndex((listener) => sharePort(listener, admin));
+  if (index < 0) return;
+  v.problem('admin.port', portClash(admin, listeners[index]!, `listeners[${index}] (${listeners[index]!.protocol})`), 'give the admin listener a port of its own, e.g. 9090');
+}
+
+/**
+ * Whether two listeners would fight over one port: same port (0, any free port, never clashes)
+ * on addresses that overlap. A wildcard takes the port on every address of its family, and
+ * "::" on IPv4 addresses too (Node listens dual-stack); "localhost" may be either loopback.
+ */
+function sharePort(a: { host: string; port: number }, b: { host: string; port: number }): boolean {
+  if (a.port === 0 || a.port !== b.port) return false;
+  const [x, y] = [canonicalHost(a.host), canonicalHost(b.host)];
+  const covers = (wide: string, other: string) => wide === '::' || (wide === '0.0.0.0' && (isIP(other) === 4 || other === 'localhost'));
+  const loopbacks = (name: string, other: string) => name === 'localhost' && (other === '::1' || /^127\./.test(other));
+  return x === y || covers(x, y) || covers(y, x) || loopbacks(x, y) || loopbacks(y, x);
+}
+
+function portClash(listener: { host: string; port: number }, other: { host: string; port: number }, otherKey: string): string {
+  const address = (l: { host: string; port: number }) => `${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}`;
+  if (canonicalHost(listener.host) === canonicalHost(other.host)) return `${address(listener)} is already used by ${otherKey}`;
+  return `${address(listener)} overlaps ${address(other)} of ${otherKey}: ${isWildcard(listener.host) || isWildcard(other.host) ? 'a wildcard address takes the port on every address' : 'both name the loopback address'}, so the second could not listen (EADDRINUSE)`;
+}
+
+/** One spelling per address (::0 is ::, 127.000.0.1 is 127.0.0.1); names stay as they are. */
+function canonicalHost(host: string): string {
+  if (isIP(host) === 6) return new URL(`http://[${host}]`).hostname.slice(1, -1);
+  return host.toLowerCase();
+}
+
+function isWildcard(host: string): boolean {
+  return ['0.0.0.0', '::'].includes(canonicalHost(host));
 }
 
 function checkListener(v: Validator, key: string, raw: JsonObject | undefined): ListenerConfig | undefined {

@@ -4,7 +4,7 @@ import { ConfigError, type ConfigProblem } from './problems.js';
 import { checkShape } from './shape.js';
 import { checkApps } from './apps.js';
 import { checkAccounts } from './accounts.js';
-import { checkListeners } from './listeners.js';
+import { checkAdminPort, checkListeners } from './listeners.js';
 import { checkUpstream } from './upstream.js';
 import { Validator, asObject, type JsonObject } from './validator.js';
 import type { ProxyConfig } from './types.js';
@@ -35,6 +35,7 @@ function checkContents(v: Validator, root: JsonObject): Partial<ProxyConfig> {
   const tls = checkLocalTls(v, root.tls, listeners.some((l) => l.tls !== 'none'));
   const upstream = checkUpstream(v, root.upstream, cloud);
   const admin = checkAdmin(v, asObject(root.admin));
+  if (admin) checkAdminPort(v, admin, listeners);
   return {
     apps,
     accounts,

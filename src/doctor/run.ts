@@ -1,11 +1,12 @@
 import { Writable } from 'node:stream';
 import { loadConfig } from '../config/load.js';
 import { ConfigError } from '../config/validate.js';
-import type { AccountConfig, Protocol, ProxyConfig } from '../config/types.js';
+import type { AccountConfig, AppConfig, Protocol, ProxyConfig } from '../config/types.js';
 import { certificateValidities, describeValidity, RENEW_WITHIN_DAYS } from '../ops/certificate-expiry.js';
 import { tokenOptions } from '../tokens/options.js';
 import { connectorOptions } from '../upstream/options.js';
 import { createLogger } from '../ops/log.js';
+import { counted } from '../ops/words.js';
 import { REQUIRED_ROLE } from '../tokens/claims.js';
 import { TokenError } from '../tokens/errors.js';
 import { TokenProvider, type AccessToken } from '../tokens/provider.js';
@@ -25,6 +26,8 @@ export interface Finding {
   details?: string[];
   /** What to do, step by step (portal paths, PowerShell). */
   fix?: string[];
+  /** Not run, and why: a check it depends on failed. Such a finding is not ok, but not a failure of its own. */
+  skipped?: string;
 }
 
 export interface DoctorOptions {
@@ -48,7 +51,7 @@ export async function runDoctor(options: DoctorOptions): Promise<Finding[]> {
   }
   const proxy = config.upstream.httpProxy;
   const outbound = proxy ? [`outbound: token requests through proxy ${proxy.host}:${proxy.port}, mail connections ${proxy.forMail ? 'through it too' : 'direct'}`] : [];
-  const findings: Finding[] = [{ check: 'config', ok: true, summary: `${options.configPath} is valid (${config.apps.size} app registrations, ${config.accounts.size} accounts)`, ...(proxy ? { details: outbound } : {}) }];
+  const findings: Finding[] = [{ check: 'config', ok: true, summary: `${options.configPath} is valid (${counted(config.apps.size, 'app registration')}, ${counted(config.accounts.size, 'account')})`, ...(proxy ? { details: outbound } : {}) }];
   for (const certificate of certificateValidities(config)) {
     const ok = certificate.daysLeft >= RENEW_WITHIN_DAYS;
     findings.push({ check: `certificate ${certificate.key}`, ok, summary: describeValidity(certificate), ...(ok ? {} : { fix: [certificate.renew] }) });
@@ -67,9 +70,17 @@ export async function runDoctor(options: DoctorOptions): Promise<Finding[]> {
     const users = accounts.filter((a) => a.app === app.name);
     if (users.length === 0) continue;
     const provider = new TokenProvider(app, tokenOptions(config, quiet));
-    const token = await tokenCheck(provider, app.name, app.tenantId, findings);
-    if (!token) continue;
+    const token = await tokenCheck(provider, app, findings);
     const needed = new Set(users.flatMap(protocolsOf));
+    if (!token) {
+      // Said, so that a short list of findings is not read as "the logins were fine".
+      const skipped = `no access token for ${app.name}`;
+      findings.push({ check: `roles ${app.name}`, ok: false, summary: `skipped: ${skipped}`, skipped });
+      for (const account of users) {
+        for (const protocol of protocolsOf(account)) findings.push({ check: `login ${account.username} ${protocol}`, ok: false, summary: `skipped: ${skipped}`, skipped });
+      }
+      continue;
+    }
     const missing = [...needed].filter((p) => !token.claims?.roles.includes(REQUIRED_ROLE[p]));
     findings.push(missing.length === 0
       ? { check: `roles ${app.name}`, ok: true, summary: `the token grants ${[...needed].map((p) => REQUIRED_ROLE[p]).join(', ')}` }
@@ -84,7 +95,8 @@ export async function runDoctor(options: DoctorOptions): Promise<Finding[]> {
   return findings;
 }
 
-async function tokenCheck(provider: TokenProvider, appName: string, tenantId: string, findings: Finding[]): Promise<AccessToken | undefined> {
+async function tokenCheck(provider: TokenProvider, app: AppConfig, findings: Finding[]): Promise<AccessToken | undefined> {
+  const appName = app.name;
   try {
     const token = await provider.getToken();
     const claims = token.claims;
@@ -93,7 +105,7 @@ async function tokenCheck(provider: TokenProvider, appName: string, tenantId: st
       ok: true,
       summary: 'an access token was obtained',
       details: [
-        `tenant (tid): ${claims?.tid ?? tenantId}`,
+        `tenant (tid): ${claims?.tid ?? app.tenantId}`,
         `application (appid): ${claims?.appid ?? '?'}`,
         `service principal object ID (oid): ${claims?.oid ?? '?'}`,
         `expires: ${new Date(token.expiresAt).toISOString()}`,
@@ -108,7 +120,7 @@ async function tokenCheck(provider: TokenProvider, appName: string, tenantId: st
       check: `token ${appName}`,
       ok: false,
       summary: `no access token: ${advice?.cause ?? failure.reason}${failure.aadsts ? ` (AADSTS${failure.aadsts})` : ''}`,
-      details: [failure.detail],
+      details: [`asked ${app.authorityHost} for tenant ${app.tenantId}, client ID ${app.clientId}`, failure.detail],
       fix: advice?.fix ?? (failure.temporary ? ['check that this machine reaches the authority host (firewall, proxy, upstream.caFile)'] : undefined),
     });
     return undefined;

@@ -6,6 +6,7 @@ import type { OpenUpstream, UpstreamSession } from '../upstream/session.js';
 import { pipeSession } from './pipe.js';
 import { replyTo, type Outcome, type Replies } from './replies.js';
 import { closeAfterGoodbye, upgradeToTls, type SessionEnv } from './session.js';
+import { listenerAddress, logClientTlsFailure } from '../ops/tls-failures.js';
 
 export type FrontState = 'command' | 'sasl' | 'busy' | 'done';
 
@@ -146,6 +147,8 @@ export abstract class LineFront<U extends UpstreamSession, Ok = object> {
     this.state = 'busy';
     const raw = this.socket;
     this.#detach(raw);
+    // Read now: a socket that failed its handshake no longer knows its port.
+    const listener = listenerAddress(this.env.listener.host, raw.localPort);
     upgradeToTls(raw, this.env.secureContext!).then(
       (secure) => {
         this.socket = secure;
@@ -154,7 +157,8 @@ export abstract class LineFront<U extends UpstreamSession, Ok = object> {
         this.env.log.debug({ event: 'starttls' }, 'client switched to TLS');
       },
       (error: Error) => {
-        this.env.log.info({ event: 'starttls.fail', cause: error.message }, 'client TLS handshake failed');
+        // The session's logger carries the protocol and the client.
+        logClientTlsFailure(this.env.log, error, { listener, tls: 'starttls' });
         raw.destroy();
         this.finish('TLS handshake failed');
       },

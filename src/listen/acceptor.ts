@@ -3,6 +3,7 @@ import type { SecureContext, TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { ListenerConfig } from '../config/types.js';
 import { upgradeToTls } from '../fronts/session.js';
+import { listenerAddress, logClientTlsFailure } from '../ops/tls-failures.js';
 import type { Admission, LimitReason } from './admission.js';
 import { isTrusted, readProxyHeader, sendsProxyHeader, socketClient, trustedSources, watchForProxyHeader, type ClientAddress } from './proxy-reader.js';
 import type { RefusalLog } from './refusal-log.js';
@@ -76,7 +77,7 @@ export class Acceptor {
       ticket.release();
       return this.#refuse(raw, reason, client);
     }
-    const socket = this.#options.listener.tls === 'implicit' ? await this.#secure(raw) : raw;
+    const socket = this.#options.listener.tls === 'implicit' ? await this.#secure(raw, client) : raw;
     if (!socket || raw.destroyed) return;
     this.#unfinished.delete(raw);
     if (this.#trusted && !isTrusted(this.#trusted, socketClient(raw).address)) {
@@ -99,19 +100,21 @@ export class Acceptor {
     return header.source ?? peer;
   }
 
-  async #secure(raw: Socket): Promise<TLSSocket | undefined> {
+  async #secure(raw: Socket, client: ClientAddress): Promise<TLSSocket | undefined> {
     const context = this.#options.secureContext();
     if (!context) {
       // Cannot happen with a valid config (TLS listeners need tls.certFile), but never hold a socket for nothing.
       raw.destroy();
       return undefined;
     }
+    // Read now: a socket that failed its handshake no longer knows its port.
+    const listener = listenerAddress(this.#options.listener.host, raw.localPort);
     try {
       return await upgradeToTls(raw, context, TLS_HANDSHAKE_TIMEOUT_MS, (secure) => {
         if (this.#unfinished.has(raw)) this.#unfinished.set(raw, secure);
       });
     } catch (error) {
-      this.#options.log.debug({ event: 'tls.client-error', proto: this.#options.listener.protocol, cause: (error as Error).message }, 'client TLS handshake failed');
+      logClientTlsFailure(this.#options.log, error as Error, { proto: this.#options.listener.protocol, listener, tls: 'implicit', client: describeClient(client) });
       raw.destroy();
       return undefined;
     }

@@ -5,11 +5,15 @@ import { Acceptor, type AcceptorOptions } from './acceptor.js';
 import type { ListenerConfig, ProxyConfig } from '../config/types.js';
 import type { Metrics } from '../ops/metrics.js';
 import { isOutOfDescriptors, reportOutOfDescriptors } from '../ops/open-files.js';
+import { listenerAddress, logClientTlsFailure } from '../ops/tls-failures.js';
 import { ImapFront } from '../fronts/imap/front.js';
 import { Pop3Front } from '../fronts/pop3/front.js';
 import { ClientSockets } from '../fronts/smtp/client-sockets.js';
 import { createSmtpFront } from '../fronts/smtp/front.js';
 import { newSessionId, type SessionRegistry } from './sessions.js';
+
+/** What smtp-server adds to a connection's error: the client, and for a failed STARTTLS handshake `meta.stage` "connect". */
+type SmtpConnectionError = NodeJS.ErrnoException & { remoteAddress?: string; meta?: { stage?: string } };
 
 /** Bursts of connections must queue in the kernel, not be refused. */
 const LISTEN_BACKLOG = 511;
@@ -68,12 +72,14 @@ async function startSmtpListener(listener: ListenerConfig, deps: ListenerDeps): 
   const { registry, log, metrics } = deps;
   const clientSockets = new ClientSockets();
   const smtp = createSmtpFront(registry, listener, clientSockets);
-  // smtp-server reports each client connection's errors (resets, failed TLS handshakes) on
-  // the server object; binding errors surface in listen() below. Like the IMAP and POP3
-  // listeners' TLS client errors, these are the client's business: debug level. Running
-  // out of file descriptors is the operator's.
-  smtp.on('error', (error: NodeJS.ErrnoException) => {
+  // smtp-server reports each client connection's errors (resets, failed STARTTLS handshakes)
+  // on the server object; binding errors surface in listen() below. A failed handshake is
+  // said like the other listeners' (a client that refused the certificate is the operator's
+  // business); resets are the client's; running out of file descriptors is the operator's.
+  let bound = listener;
+  smtp.on('error', (error: SmtpConnectionError) => {
     if (isOutOfDescriptors(error)) reportOutOfDescriptors(error, listener.protocol, log, metrics);
+    else if (error.meta?.stage === 'connect') logClientTlsFailure(log, error, { proto: 'smtp', listener: listenerAddress(bound.host, bound.port), tls: 'starttls', client: error.remoteAddress ?? 'unknown' });
     else log.debug({ event: 'client.error', proto: 'smtp', code: error.code, cause: error.message }, 'SMTP client connection error');
   });
   // smtp-server keeps its listening server (its close() waits on it) but the connections
@@ -86,8 +92,9 @@ async function startSmtpListener(listener: ListenerConfig, deps: ListenerDeps): 
   smtp.server.removeAllListeners('connection');
   smtp.server.on('connection', acceptor.accept);
   const server = await listen(listener, (onListening) => smtp.listen(listener.port, listener.host, LISTEN_BACKLOG, onListening));
+  bound = announce(listener, server, log);
   return {
-    bound: announce(listener, server, log),
+    bound,
     acceptor,
     close: () => smtp.stopListening(),
     reload: (config) => {

@@ -8,6 +8,7 @@ import type { ProxyConfig } from '../config/types.js';
 import { certificateValidities, describeValidity, RENEW_WITHIN_DAYS } from '../ops/certificate-expiry.js';
 import { createProxyContext, type ProxyContext } from '../auth/context.js';
 import { Metrics } from '../ops/metrics.js';
+import { counted } from '../ops/words.js';
 import { startListener, type BoundListener, type StartedListener } from './listeners.js';
 import { SessionRegistry } from './sessions.js';
 
@@ -78,7 +79,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, metrics = new
       secureContext = localSecureContext(next);
       admission.limits = admissionLimits(next, openFiles);
       for (const listener of listeners) listener.reload(next);
-      log.info({ event: 'reload', apps: next.apps.size, accounts: next.accounts.size }, 'configuration reloaded');
+      log.info({ event: 'reload', apps: next.apps.size, accounts: next.accounts.size }, `configuration reloaded: ${counted(next.apps.size, 'app registration')}, ${counted(next.accounts.size, 'account')}`);
       checkCertificates(next, log, metrics);
     },
     async close(graceMs = SHUTDOWN_GRACE_MS) {

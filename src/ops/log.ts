@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type pretty from 'pino-pretty';
 import type { LogLevel } from '../config/types.js';
+import { prettyMessage } from './pretty-line.js';
 
 export type { Logger } from 'pino';
 
@@ -20,7 +21,7 @@ export interface LogOptions {
  */
 export function createLogger(options: LogOptions): Logger {
   const usePretty = options.format === 'pretty' || (options.format === 'auto' && !options.destination && process.stdout.isTTY === true);
-  const destination = options.destination ?? (usePretty ? loadPretty()({ colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }) : pino.destination({ sync: false }));
+  const destination = options.destination ?? (usePretty ? prettyStream() : pino.destination({ sync: false }));
   return pino(
     {
       level: options.level,
@@ -32,6 +33,11 @@ export function createLogger(options: LogOptions): Logger {
     },
     destination,
   );
+}
+
+/** One line per event (pretty-line.ts), the fields after the message. */
+function prettyStream(): DestinationStream {
+  return loadPretty()({ colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', hideObject: true, messageFormat: prettyMessage });
 }
 
 /** pino-pretty (some 40 modules) is loaded only for a terminal; a service writes JSON. */

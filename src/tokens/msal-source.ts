@@ -5,7 +5,7 @@ import { MICROSOFT_AUTHORITY_HOSTS } from '../config/clouds.js';
 import { Secret } from '../config/secret.js';
 import { readTokenClaims, type TokenClaims } from './claims.js';
 import { TokenError } from './errors.js';
-import { createNetworkClient, type TokenNetworkClient } from './network-client.js';
+import { createNetworkClient, type NetworkFailure, type TokenNetworkClient } from './network-client.js';
 
 export interface AccessToken {
   token: Secret;
@@ -21,7 +21,7 @@ export interface AccessToken {
 export interface TokenSource {
   acquire(): Promise<AccessToken>;
   /** What the network said about the last failed request, once (MSAL reports it as a bare code). */
-  takeLastFailure(): string | undefined;
+  takeLastFailure(): NetworkFailure | undefined;
 }
 
 export interface MsalSourceOptions {

@@ -4,10 +4,21 @@ import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@az
 import type { HttpProxyConfig } from '../config/types.js';
 import { openTunnel } from '../outbound/http-proxy.js';
 
-/** MSAL's network module, plus what went wrong on the wire: MSAL reports a failed request as a bare code. */
+/** What went wrong on the wire, or what the server answered with an error status. */
+export interface NetworkFailure {
+  /** One line for the log, e.g. "connect ECONNREFUSED 127.0.0.1:443" or "… answered HTTP 400: invalid_tenant: AADSTS90002: …". */
+  text: string;
+  /** The HTTP status of an error answer. */
+  status?: number;
+}
+
+/**
+ * MSAL's network module, plus what went wrong on the wire: MSAL reports a failed request, or
+ * an error answer to its metadata request, as a bare code ("network_error", "endpoints_resolution_error").
+ */
 export interface TokenNetworkClient extends INetworkModule {
-  /** The last request failure (e.g. "connect ECONNREFUSED ..."), once; undefined if none since the last call. */
-  takeLastFailure(): string | undefined;
+  /** The last request failure, once; undefined if none since the last call. */
+  takeLastFailure(): NetworkFailure | undefined;
 }
 
 /**
@@ -18,11 +29,15 @@ export interface TokenNetworkClient extends INetworkModule {
 export function createNetworkClient(options: { ca?: string; proxy?: HttpProxyConfig; timeoutMs: number }): TokenNetworkClient {
   const agentOptions: AgentOptions = { keepAlive: true, ...(options.ca ? { ca: options.ca } : {}) };
   const agent = options.proxy ? new TunnelAgent(options.proxy, options.timeoutMs, agentOptions) : new Agent(agentOptions);
-  let lastFailure: string | undefined;
+  let lastFailure: NetworkFailure | undefined;
   const send = <T>(method: 'GET' | 'POST', url: string, init?: NetworkRequestOptions) =>
-    sendJson<T>(agent, method, url, init, options.timeoutMs).catch((error: Error) => {
+    sendJson<T>(agent, method, url, init, options.timeoutMs).then((response) => {
+      if (response.status >= 400) lastFailure = { text: describeErrorAnswer(new URL(url).host, response), status: response.status };
+      return response;
+    }, (error: Error) => {
       // Error texts here name hosts and socket codes, never the request body (which holds the secret).
-      lastFailure = `${new URL(url).host}: ${error.message}`;
+      const { host, hostname } = new URL(url);
+      lastFailure = { text: error.message.includes(hostname) ? error.message : `${host}: ${error.message}` };
       throw error;
     });
   return {
@@ -34,6 +49,14 @@ export function createNetworkClient(options: { ca?: string; proxy?: HttpProxyCon
       return failure;
     },
   };
+}
+
+/** An error answer in one line: Entra's error code and the first line of its description (never the request). */
+function describeErrorAnswer(host: string, response: NetworkResponse<unknown>): string {
+  const body = (response.body ?? {}) as { error?: unknown; error_description?: unknown };
+  const description = typeof body.error_description === 'string' ? body.error_description.split(/\r?\n/)[0] : undefined;
+  const said = [body.error, description].filter((part) => typeof part === 'string' && part !== '').join(': ');
+  return `${host} answered HTTP ${response.status}${said ? `: ${said}` : ''}`;
 }
 
 function sendJson<T>(agent: Agent, method: string, url: string, init: NetworkRequestOptions | undefined, timeoutMs: number): Promise<NetworkResponse<T>> {

@@ -37,6 +37,8 @@ export class TokenProvider {
   readonly #options: TokenProviderOptions;
   #current: (AccessToken & { obtainedAt: number }) | undefined;
   #inFlight: Promise<AccessToken> | undefined;
+  /** The cause of the failure last logged as a warning; the same again is logged at debug only, until a token comes. */
+  #lastFailure: string | undefined;
 
   /** `source`: where tokens come from (MSAL unless a test passes a fake). */
   constructor(app: AppConfig, options: TokenProviderOptions, source: TokenSource = msalTokenSource(app, options)) {
@@ -69,8 +71,9 @@ export class TokenProvider {
     metrics?.tokenRequests.add({ app: this.#app.name });
     this.#source.takeLastFailure(); // forget failures of earlier requests
     try {
-      const token = await withDeadline(this.#source.acquire(), this.#options.requestTimeoutMs);
+      const token = await withDeadline(this.#source.acquire(), this.#options.requestTimeoutMs, new URL(this.#app.authorityHost).host);
       this.#current = { ...token, obtainedAt: started };
+      this.#lastFailure = undefined;
       metrics?.tokenSeconds.observe({ app: this.#app.name }, (Date.now() - started) / 1000);
       log.info(
         { event: 'token.ok', durationMs: Date.now() - started, expiresAt: new Date(token.expiresAt).toISOString(), appid: token.claims?.appid, oid: token.claims?.oid, roles: token.claims?.roles, afterRejection },
@@ -83,8 +86,13 @@ export class TokenProvider {
       const fallback = this.#current;
       const usable = failure.temporary && !afterRejection && fallback
         && fallback.expiresAt - Date.now() > Math.min(FALLBACK_MIN_REMAINING_MS, (fallback.expiresAt - fallback.obtainedAt) / 4);
-      log.warn(
-        { event: 'token.fail', durationMs: Date.now() - started, reason: failure.reason, cause: failure.detail, temporary: failure.temporary, usingCachedToken: Boolean(usable) },
+      // Retries (background, logins, /readyz) while Entra is down or out of reach say the same
+      // thing each time: one warning per distinct cause.
+      const cause = failure.aadsts ? `AADSTS${failure.aadsts}` : failure.detail;
+      const repeated = cause === this.#lastFailure;
+      this.#lastFailure = cause;
+      log[repeated ? 'debug' : 'warn'](
+        { event: 'token.fail', durationMs: Date.now() - started, reason: failure.reason, cause: failure.detail, temporary: failure.temporary, usingCachedToken: Boolean(usable), ...(repeated ? { repeated } : {}) },
         'access token request failed',
       );
       if (usable) return fallback;
@@ -93,10 +101,11 @@ export class TokenProvider {
   }
 }
 
-function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+/** Worded like the network client's own timeout, which may fire first: one cause, one wording. */
+function withDeadline<T>(promise: Promise<T>, ms: number, host: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TokenError('token service did not answer in time', true, `no token within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new TokenError('token service did not answer in time', true, `no answer from ${host} within ${ms} ms`)), ms);
   });
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }

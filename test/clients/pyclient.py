@@ -113,14 +113,21 @@ def smtp_login(conn, mechanism, user, password, initial_response):
 
 def smtp(req):
     host, port, mode = req["host"], req["port"], req["tls"]
+    result = {}
     if mode == "implicit":
         conn = smtplib.SMTP_SSL(host, port, context=tls_context(req))
     else:
-        conn = smtplib.SMTP(host, port)
+        # Connected by hand to keep the greeting, which SMTP(host, port) drops; starttls() names
+        # the server from _host, which only the constructor sets.
+        conn = smtplib.SMTP()
+        conn._host = host
+        result["greeting"] = conn.connect(host, port)[1].decode()
         if mode == "starttls":
+            conn.ehlo()
+            result["featuresBeforeTls"] = sorted(conn.esmtp_features)
             conn.starttls(context=tls_context(req))
-    result = {}
     conn.ehlo()
+    result["features"] = {name: value for name, value in conn.esmtp_features.items()}
     if req.get("auth"):
         try:
             smtp_login(conn, req["auth"], req["user"], req["password"], req.get("initialResponse", True))

@@ -1,4 +1,5 @@
 import type { AppConfig } from '../../src/config/types.js';
+import type { NetworkFailure } from '../../src/tokens/network-client.js';
 import { Secret } from '../../src/config/secret.js';
 import type { Logger } from '../../src/ops/log.js';
 import { TokenProvider, type AccessToken, type TokenSource } from '../../src/tokens/provider.js';
@@ -26,7 +27,7 @@ export class FakeTokenSource implements TokenSource {
   /** Requests sent so far. */
   requests = 0;
   readonly #pending: Pending[] = [];
-  #lastFailure: string | undefined;
+  #lastFailure: NetworkFailure | undefined;
   #respond: (() => void) | undefined;
 
   acquire(): Promise<AccessToken> {
@@ -43,7 +44,7 @@ export class FakeTokenSource implements TokenSource {
     return this;
   }
 
-  takeLastFailure(): string | undefined {
+  takeLastFailure(): NetworkFailure | undefined {
     const failure = this.#lastFailure;
     this.#lastFailure = undefined;
     return failure;
@@ -62,7 +63,7 @@ export class FakeTokenSource implements TokenSource {
 
   /** Fails the oldest waiting request as MSAL does; `network` is what the HTTP client saw. */
   fail(error: unknown, network?: string): void {
-    this.#lastFailure = network;
+    this.#lastFailure = network === undefined ? undefined : { text: network };
     this.#next().reject(error);
   }
 

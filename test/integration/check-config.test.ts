@@ -56,9 +56,8 @@ describe('check-config', () => {
   });
 
   // The example's all-zero tenant, placeholder client ID and example hashes are refused by the
-  // config validator itself (issue 10, point 6), which another branch adds. Until it is merged,
-  // this test fails, which `it.fails` expects: turn it into `it` when the merge makes it pass.
-  it.fails('fails config.example.json even with the secret set and certificates made: its IDs and hashes are placeholders', () => {
+  // config validator itself, so check-config and start agree.
+  it('fails config.example.json even with the secret set and certificates made: its IDs and hashes are placeholders', () => {
     const dir = tempDir();
     copyFileSync(EXAMPLE, join(dir, 'config.json'));
     expect(cli(['gen-cert', '--out', join(dir, 'certs')]).status).toBe(0);

@@ -20,7 +20,8 @@ afterEach(async () => {
 interface Setup {
   app?: Partial<SandboxApp>;
   grant?: boolean;
-  /** Put another client ID or secret into the config than the sandbox knows. */
+  /** Put another tenant, client ID or secret into the config than the sandbox knows. */
+  tenantId?: string;
   clientId?: string;
   clientSecret?: string;
   /** More upstream settings (e.g. an outbound proxy). */
@@ -35,7 +36,7 @@ async function setUp(setup: Setup = {}): Promise<{ configPath: string; app: Sand
   if (setup.grant !== false) sandbox.grantFullAccess(MAILBOX, app.objectId);
   const dir = tempDir({ 'ca.pem': sandbox.caPem });
   const config = {
-    apps: { contoso: { tenantId: sandbox.tenantId, clientId: setup.clientId ?? app.clientId, clientSecret: setup.clientSecret ?? app.clientSecret, authorityHost: sandbox.authorityHost } },
+    apps: { contoso: { tenantId: setup.tenantId ?? sandbox.tenantId, clientId: setup.clientId ?? app.clientId, clientSecret: setup.clientSecret ?? app.clientSecret, authorityHost: sandbox.authorityHost } },
     accounts: { talend: { passwordHash: await hashPassword(new Secret('x'), FAST_HASH_PARAMS), mailbox: MAILBOX, app: 'contoso' } },
     listeners: [{ protocol: 'imap', port: 1143 }],
     upstream: { imap: sandbox.imap, pop3: sandbox.pop3, smtp: sandbox.smtp, caFile: 'ca.pem', ...setup.upstream },
@@ -53,6 +54,7 @@ describe('o365-mail-proxy doctor', () => {
     const findings = await runDoctor({ configPath });
     expect(failed(findings)).toEqual([]);
     expect(findings.map((f) => f.check)).toEqual(['config', 'token contoso', 'roles contoso', 'login talend imap', 'login talend pop3', 'login talend smtp']);
+    expect(findings[0]!.summary).toBe(`${configPath} is valid (1 app registration, 1 account)`);
     expect(text(findings[1])).toContain(`service principal object ID (oid): ${app.objectId}`);
     expect(text(findings[1])).toContain(`application (appid): ${app.clientId}`);
   });
@@ -62,6 +64,18 @@ describe('o365-mail-proxy doctor', () => {
     const findings = await runDoctor({ configPath: join(dir, 'config.json') });
     expect(findings.map((f) => f.summary)).toEqual(['apps: no app registration is configured', 'accounts: no local account is configured', 'listeners: no listener is configured']);
     expect(findings.every((f) => !f.ok && f.fix?.length)).toBe(true);
+  });
+
+  it('fails on config.example.json as it stands, asking to replace each placeholder', async () => {
+    const example = fileURLToPath(new URL('../../config.example.json', import.meta.url));
+    const findings = await runDoctor({ configPath: example });
+    expect(findings.filter((f) => f.fix?.[0]?.startsWith('replace the placeholder')).map((f) => f.summary)).toEqual([
+      'apps.contoso.tenantId: is the placeholder from config.example.json',
+      'apps.contoso.clientId: is the placeholder from config.example.json',
+      'accounts.talend.passwordHash: is the placeholder from config.example.json',
+      'accounts.scanner.passwordHash: is the placeholder from config.example.json',
+    ]);
+    expect(findings.every((f) => !f.ok)).toBe(true);
   });
 
   it('bad client secret: explains AADSTS7000215 and how to copy the value', async () => {
@@ -77,6 +91,22 @@ describe('o365-mail-proxy doctor', () => {
     const { configPath } = await setUp({ clientId: '0b0b0b0b-1111-2222-3333-444444444444' });
     const [problem] = failed(await runDoctor({ configPath }));
     expect(problem?.summary).toMatch(/no application with this client ID exists in this tenant \(AADSTS700016\)/);
+  });
+
+  it('unknown tenant: names the tenant it tried, says AADSTS90002 once, and lists the checks it skipped', async () => {
+    const { configPath, app } = await setUp({ tenantId: 'fabrikam.onmicrosoft.com' });
+    const findings = await runDoctor({ configPath });
+    const [problem] = failed(findings);
+    expect(problem?.summary).toBe('no access token: the tenant does not exist (or is in another cloud) (AADSTS90002)');
+    expect(problem?.details).toEqual([
+      `asked ${sandbox!.authorityHost} for tenant fabrikam.onmicrosoft.com, client ID ${app.clientId}`,
+      expect.stringMatching(/^127\.0\.0\.1:\d+ answered HTTP 400: invalid_tenant: AADSTS90002: Tenant 'fabrikam\.onmicrosoft\.com' not found\. [^\n]*$/),
+    ]);
+    expect(text(problem).match(/90002/g)).toHaveLength(2);
+    expect(findings.slice(2).map((f) => [f.check, f.ok, f.skipped])).toEqual(['roles contoso', 'login talend imap', 'login talend pop3', 'login talend smtp'].map((check) => [check, false, 'no access token for contoso']));
+    const { renderChecklist } = await import('../../src/doctor/report.js');
+    expect(renderChecklist(findings, false)).toMatch(/^– login talend smtp: skipped: no access token for contoso$/m);
+    expect(renderChecklist(findings, false)).toMatch(/1 of 6 checks failed, 4 skipped\n$/);
   });
 
   it('no admin consent: names the missing roles and where to add them', async () => {

@@ -77,9 +77,12 @@ describe('start loads only what the proxy runs on', () => {
     expect(genCert.scripts.some((url) => url.includes('/node_modules/@peculiar/x509/'))).toBe(true);
   });
 
-  it('--log-format pretty loads pino-pretty and writes readable lines', async () => {
+  it('--log-format pretty loads pino-pretty and writes one readable line per event', async () => {
     const pretty = await run(['start', '--config', configPath, '--log-format', 'pretty'], 'o365-mail-proxy is ready');
-    expect(pretty.output).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: listening for imap on 127\.0\.0\.1:\d+ \(tls: none\)$/m);
+    expect(pretty.output).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: listening: listening for imap on 127\.0\.0\.1:(\d+) \(tls: none\)  proto=imap host=127\.0\.0\.1 port=\1 tls=none$/m);
+    const lines = pretty.output.split('\n').filter((line) => line !== '');
+    // Each line an event with its time, level and event name: no field on a line of its own.
+    expect(lines.filter((line) => !/^\[\d\d:\d\d:\d\d\.\d{3}\] [A-Z]+: [a-z.-]+: /.test(line))).toEqual([]);
     expect(pretty.scripts.some((url) => url.includes('/node_modules/pino-pretty/'))).toBe(true);
   });
 });

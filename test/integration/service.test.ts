@@ -31,8 +31,9 @@ interface Service {
 }
 
 /** `o365-mail-proxy start` as a service manager runs it, against the sandbox. */
-async function startService(options: { clientSecret?: string; roles?: string[] } = {}): Promise<Service> {
+async function startService(options: { clientSecret?: string; roles?: string[]; entraDelayMs?: number; config?: Record<string, unknown> } = {}): Promise<Service> {
   sandbox = await startSandbox();
+  sandbox.controls.entraDelayMs = options.entraDelayMs ?? 0;
   const app = sandbox.registerApp(options.roles ? { roles: options.roles } : {});
   sandbox.addMailbox(MAILBOX);
   sandbox.addMailbox('ap@contoso.test');
@@ -49,7 +50,7 @@ async function startService(options: { clientSecret?: string; roles?: string[] }
     admin: { port: 0 },
     ...extra,
   }));
-  await writeConfig('first password');
+  await writeConfig('first password', options.config);
   let output = '';
   child = spawn('node', [CLI, 'start', '--config', configPath, '--log-format', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
@@ -72,6 +73,12 @@ function boundPort(output: string, event: string, proto?: string): number {
 
 /** A child process's output: give it the time a cold start takes on a busy machine. */
 const STARTUP = { timeout: 15_000, interval: 50 } as const;
+
+async function waitFor(condition: () => boolean, describe: () => string, timeoutMs = 15_000): Promise<void> {
+  await vi.waitFor(() => {
+    if (!condition()) throw new Error(`not yet; output: ${describe()}`);
+  }, { timeout: timeoutMs, interval: 50 });
+}
 
 async function imapLogin(port: number, password: string): Promise<{ client: WireClient; answer: string }> {
   const client = await WireClient.open(port);
@@ -129,6 +136,16 @@ describe('running as a service', () => {
     expect(JSON.parse(ready.body)).toEqual({ ready: false, apps: { contoso: 'invalid client secret (AADSTS7000215)' } });
   });
 
+  it('asks for the token again in the background after a failure at start, and is ready once it comes', async () => {
+    const service = await startService({ entraDelayMs: 10_000, config: { tokens: { requestTimeoutMs: 500 } } });
+    await waitFor(() => service.logs().includes('"event":"token.fail"') && service.logs().includes('"event":"token.retry"'), service.logs);
+    // Entra answers again; no client and no probe asks, the proxy does (after 5 s).
+    sandbox!.controls.entraDelayMs = 0;
+    await waitFor(() => service.logs().includes('"event":"token.ok"'), service.logs, 15_000);
+    expect(await http(service.ports.admin, '/readyz')).toEqual({ status: 200, body: '{"ready":true,"apps":{"contoso":"ok"}}' });
+    expect(service.logs().match(/"event":"token\.fail"/g)).toHaveLength(1);
+  }, 30_000);
+
   it('says at start when the token lacks a role the accounts need', async () => {
     const service = await startService({ roles: ['IMAP.AccessAsApp'] });
     await vi.waitFor(() => expect(service.logs()).toContain('"event":"token.role-missing"'), STARTUP);
@@ -168,6 +185,7 @@ describe('running as a service', () => {
     await service.writeConfig('second password');
     child!.kill('SIGHUP');
     await vi.waitFor(() => expect(service.logs()).toContain('"event":"reload"'), STARTUP);
+    expect(service.logs()).toContain('configuration reloaded: 1 app registration, 1 account');
     expect((await imapLogin(service.ports.imap, 'first password')).answer).toMatch(/^a NO \[AUTHENTICATIONFAILED\]/);
     expect((await imapLogin(service.ports.imap, 'second password')).answer).toMatch(/^a OK/);
     kept.send('b NOOP\r\n');

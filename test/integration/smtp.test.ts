@@ -117,14 +117,35 @@ describe('SMTP', () => {
     expect(encrypted.bytesToClient).toBeGreaterThan(1000);
   });
 
-  it('requires STARTTLS before AUTH on a STARTTLS listener', async () => {
+  it('offers AUTH on a STARTTLS listener only after STARTTLS (RFC 4954 section 4), and greets with one "ESMTP"', async () => {
+    const seen = await python(stack, { client: 'smtp', tls: 'starttls', auth: 'PLAIN' });
+    expect(seen.greeting).toMatch(/^\S+ ESMTP o365-mail-proxy ready$/);
+    expect(seen.featuresBeforeTls).toContain('starttls');
+    expect(seen.featuresBeforeTls).not.toContain('auth');
+    expect(seen.features.auth.trim()).toBe('PLAIN LOGIN');
+    expect(seen.loginError).toBeUndefined();
+
+    // A client that tries AUTH anyway does not log in, and its MAIL is told to start TLS.
     const client = await WireClient.open(stack.port('smtp', 'starttls'));
-    await client.line();
+    expect(await client.line()).toMatch(/^220 \S+ ESMTP o365-mail-proxy ready$/);
     client.send('EHLO test\r\n');
-    expect((await client.until(/^250 /)).join('\n')).toMatch(/STARTTLS/);
+    const ehlo = (await client.until(/^250 /)).join('\n');
+    expect(ehlo).toMatch(/STARTTLS/);
+    expect(ehlo).not.toMatch(/AUTH/);
     client.send(`AUTH PLAIN ${Buffer.from(`\0${USER}\0${PASSWORD}`).toString('base64')}\r\n`);
-    expect(await client.line()).toMatch(/^538 /);
+    // smtp-server takes no AUTH before TLS either: "500 Error: command not recognized" (Exchange: 504 5.7.4).
+    expect(await client.line()).toMatch(/^500 /);
+    client.send(`MAIL FROM:<${MAILBOX}>\r\n`);
+    expect(await client.line()).toBe('530 5.7.0 Must issue a STARTTLS command first');
     client.close();
+  });
+
+  it('curl without --ssl-reqd on a STARTTLS listener: no "Login denied", the server says to start TLS', async () => {
+    const result = await curl(['--verbose', '--user', `${USER}:${PASSWORD}`, '--mail-from', MAILBOX, '--mail-rcpt', OTHER, '--upload-file', '-', `smtp://127.0.0.1:${stack.port('smtp', 'starttls')}`], Buffer.from(message('curl without TLS')));
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).not.toMatch(/Login denied/);
+    expect(result.stderr).toMatch(/< 530 5\.7\.0 Must issue a STARTTLS command first/);
+    expect(delivered()).not.toContain(message('curl without TLS'));
   });
 
   it('delivers with curl over every local TLS mode', async () => {

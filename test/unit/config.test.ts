@@ -161,7 +161,7 @@ describe('config validation', () => {
     const { certPem, keyPem } = await generateSelfSignedCertificate(['app.contoso.com']);
     const dir = tempDir({ 'app.crt': certPem, 'app.key': keyPem });
     const config = minimalConfig();
-    (config.apps as any).contoso = { tenantId: 't', clientId: '11111111-2222-3333-4444-555555555555', certificate: { keyFile: 'app.key', certFile: 'app.crt' } };
+    (config.apps as any).contoso = { tenantId: 'contoso.onmicrosoft.com', clientId: '11111111-2222-3333-4444-555555555555', certificate: { keyFile: 'app.key', certFile: 'app.crt' } };
     const credential = validateConfig(config, dir).apps.get('contoso')!.credential;
     expect(credential.kind).toBe('certificate');
     if (credential.kind === 'certificate') expect(credential.thumbprintSha256).toMatch(/^[0-9A-F]{64}$/);
@@ -207,7 +207,7 @@ describe('config validation', () => {
       { key: 'accounts.ta lend', problem: 'username must not be empty or contain spaces or control characters', fix: 'rename it' },
       { key: 'apps.contoso', problem: 'has both clientSecret and certificate', fix: 'keep one of them' },
     ]));
-    (config.apps as any).contoso = { tenantId: 't', clientId: '11111111-2222-3333-4444-555555555555' };
+    (config.apps as any).contoso = { tenantId: 'contoso.onmicrosoft.com', clientId: '11111111-2222-3333-4444-555555555555' };
     expect(fullProblems(config)).toContainEqual({
       key: 'apps.contoso',
       problem: 'has neither clientSecret nor certificate',
@@ -228,13 +228,95 @@ describe('config validation', () => {
     expect(() => validateConfig(config, tempDir())).not.toThrow(/TOPSECRET/);
   });
 
-  it('accepts config.example.json once its secret is set', () => {
+  it('refuses config.example.json until its placeholders are replaced, naming exactly those', () => {
     process.env.CONTOSO_CLIENT_SECRET = 'example~secret';
-    const example = JSON.parse(readFileSync(new URL('../../config.example.json', import.meta.url), 'utf8'));
+    const example = readJson('config.example.json');
     // The example's certificate paths point at files a user makes with gen-cert.
     delete example.tls;
     example.listeners = example.listeners.map((l: Record<string, unknown>) => ({ ...l, tls: 'none' }));
-    expect(() => validateConfig(example, tempDir())).not.toThrow();
+    const found = fullProblems(example) as { key: string; problem: string; fix: string }[];
+    expect(found.map((p) => `${p.key}: ${p.problem}`)).toEqual([
+      'apps.contoso.tenantId: is the placeholder from config.example.json',
+      'apps.contoso.clientId: is the placeholder from config.example.json',
+      'accounts.talend.passwordHash: is the placeholder from config.example.json',
+      'accounts.scanner.passwordHash: is the placeholder from config.example.json',
+    ]);
+    expect(found.every((p) => p.fix.startsWith('replace the placeholder with'))).toBe(true);
+    // With its placeholders replaced, the example is a valid config.
+    example.apps.contoso.tenantId = 'contoso.onmicrosoft.com';
+    example.apps.contoso.clientId = '3f2a9c4e-8b1d-4e7f-a6c5-0d9e8f7a6b5c';
+    for (const account of Object.values(example.accounts) as { passwordHash: string }[]) account.passwordHash = 'scrypt:ln=10,r=8,p=1:c2FsdA==:aGFzaA==';
+    expect(problems(example)).toEqual([]);
+  });
+
+  it('takes a tenant ID only as a GUID or a domain name, and never a placeholder', () => {
+    const withTenant = (tenantId: string) => {
+      const config = minimalConfig();
+      (config.apps as any).contoso.tenantId = tenantId;
+      return problems(config);
+    };
+    for (const good of ['contoso.onmicrosoft.com', 'contoso.com', '72F988BF-86f1-41af-91ab-2d7cd011db47']) expect(withTenant(good)).toEqual([]);
+    expect(withTenant('x')).toEqual(['apps.contoso.tenantId: "x" is neither a GUID nor a domain name']);
+    expect(withTenant('not a guid!')).toEqual(['apps.contoso.tenantId: "not a guid!" is neither a GUID nor a domain name']);
+    expect(withTenant('72f988bf-86f1-41af-91ab-2d7cd011db4')).toEqual([
+      'apps.contoso.tenantId: "72f988bf-86f1-41af-91ab-2d7cd011db4" is not a GUID: a tenant ID has 36 characters, hex digits grouped 8-4-4-4-12 (this one has 35)',
+    ]);
+    expect(withTenant('00000000-0000-0000-0000-000000000000')).toEqual(['apps.contoso.tenantId: is the placeholder from config.example.json']);
+    expect(withTenant('organizations')).toEqual(['apps.contoso.tenantId: "organizations" does not work with the client-credentials flow']);
+    expect(fullProblems(minimalConfig({ apps: { contoso: { tenantId: 'x', clientId: '11111111-1111-1111-1111-111111111111', clientSecret: 's~1' } } }))).toEqual([
+      { key: 'apps.contoso.tenantId', problem: '"x" is neither a GUID nor a domain name', fix: expect.stringMatching(/^copy the Directory \(tenant\) ID, a GUID like .* or use the tenant's domain such as contoso\.onmicrosoft\.com$/) },
+      { key: 'apps.contoso.clientId', problem: 'is the placeholder from config.example.json', fix: 'replace the placeholder with your Application (client) ID, from the app registration\'s Overview page' },
+    ]);
+  });
+
+  it('refuses PowerShell\'s "$env:NAME" and the shell\'s "${NAME}", which would be taken as the secret itself', () => {
+    const config = minimalConfig();
+    (config.apps as any).contoso.clientSecret = '$env:CONTOSO_CLIENT_SECRET';
+    expect(fullProblems(config)).toEqual([{
+      key: 'apps.contoso.clientSecret',
+      problem: '"$env:CONTOSO_CLIENT_SECRET" would be taken as literal text (that is PowerShell\'s spelling)',
+      fix: 'write "${env:CONTOSO_CLIENT_SECRET}" to use the environment variable CONTOSO_CLIENT_SECRET',
+    }]);
+    // Inside a longer string too, and only the variable is echoed, not the rest of the value.
+    (config.apps as any).contoso.clientSecret = 'TOPSECRET$env:X';
+    expect(() => validateConfig(config, tempDir())).toThrow(/"\$env:X" would be taken as literal text/);
+    expect(() => validateConfig(config, tempDir())).not.toThrow(/TOPSECRET/);
+    (config.apps as any).contoso.clientSecret = '${CONTOSO_CLIENT_SECRET}';
+    expect(problems(config)).toEqual(['apps.contoso.clientSecret: "${CONTOSO_CLIENT_SECRET}" would be taken as literal text (that is the shell\'s spelling)']);
+  });
+
+  it('tells an empty environment variable from one that is not set', () => {
+    const config = minimalConfig();
+    (config.apps as any).contoso.clientSecret = '${env:O365P_EMPTY_SECRET}';
+    process.env.O365P_EMPTY_SECRET = '';
+    expect(fullProblems(config)).toEqual([{ key: 'apps.contoso.clientSecret', problem: 'environment variable O365P_EMPTY_SECRET is empty', fix: 'give O365P_EMPTY_SECRET its value before starting the proxy (it is set, but to nothing)' }]);
+    delete process.env.O365P_EMPTY_SECRET;
+    expect(problems(config)).toEqual(['apps.contoso.clientSecret: environment variable O365P_EMPTY_SECRET is not set']);
+  });
+
+  it('refuses listeners on overlapping addresses with one port, and an admin port a listener has, before binding', () => {
+    const listeners = (...hosts: string[]) => problems(minimalConfig({ listeners: hosts.map((host) => ({ protocol: 'imap', host, port: 1143, tls: 'starttls' })), tls: null }))
+      .filter((p) => !p.startsWith('tls'));
+    expect(listeners('0.0.0.0', '127.0.0.1')).toEqual([
+      'listeners[1]: 127.0.0.1:1143 overlaps 0.0.0.0:1143 of listeners[0]: a wildcard address takes the port on every address, so the second could not listen (EADDRINUSE)',
+    ]);
+    expect(listeners('127.0.0.1', '::')).toEqual([expect.stringMatching(/^listeners\[1\]: \[::\]:1143 overlaps 127\.0\.0\.1:1143 of listeners\[0\]/)]);
+    expect(listeners('::1', '0:0::1')).toEqual([expect.stringMatching(/^listeners\[1\]: \[0:0::1\]:1143 is already used by listeners\[0\]/)]);
+    expect(listeners('localhost', '127.0.0.1')).toEqual([expect.stringMatching(/^listeners\[1\]: 127\.0\.0\.1:1143 overlaps localhost:1143 of listeners\[0\]: both name the loopback address/)]);
+    // Distinct addresses share a port without trouble.
+    expect(listeners('127.0.0.1', '127.0.0.2', '::1')).toEqual([]);
+    expect(listeners('0.0.0.0', '::1')).toEqual([]);
+
+    const withAdmin = (admin: Record<string, unknown>) => fullProblems(minimalConfig({ admin }));
+    expect(withAdmin({ port: 1143 })).toEqual([{ key: 'admin.port', problem: '127.0.0.1:1143 is already used by listeners[0] (imap)', fix: 'give the admin listener a port of its own, e.g. 9090' }]);
+    expect(withAdmin({ host: '0.0.0.0', port: 1143 })).toEqual([expect.objectContaining({ key: 'admin.port', problem: expect.stringMatching(/^0\.0\.0\.0:1143 overlaps 127\.0\.0\.1:1143 of listeners\[0\] \(imap\)/) })]);
+    expect(withAdmin({ port: 9090 })).toEqual([]);
+    expect(withAdmin({ host: '127.0.0.2', port: 1143 })).toEqual([]);
+  });
+
+  it('says what clients.maxFailedLogins takes: 0 turns the lockout off, the default is 10', () => {
+    expect(fullProblems(minimalConfig({ clients: { maxFailedLogins: -1 } }))).toEqual([{ key: 'clients.maxFailedLogins', problem: 'must be 0 or a positive whole number', fix: 'use e.g. 10' }]);
+    expect(validateConfig(minimalConfig({ clients: { maxFailedLogins: 0 } }), tempDir()).clients.maxFailedLogins).toBe(0);
   });
 
   it('has every key of config.example.json explained in the README\'s configuration table', () => {

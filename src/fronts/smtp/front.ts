@@ -6,6 +6,7 @@ import type { ClientSockets } from './client-sockets.js';
 import { readDataFaithfully } from './data-reader.js';
 import { logIn, params, relayStep, type RelaySession } from './relay.js';
 import { asError, SmtpAnswers } from './replies.js';
+import type { SmtpReply } from '../../wire/smtp-reply.js';
 import { GOODBYE, SmtpShutdown } from './shutdown.js';
 
 type Callback = (error?: Error | null) => void;
@@ -31,25 +32,28 @@ export function createSmtpFront(registry: SessionRegistrar, listener: ListenerCo
   const plain = listener.tls === 'none';
   const tlsKeys = config.tls && !plain ? { key: config.tls.key.reveal(), cert: config.tls.cert } : {};
   readDataFaithfully();
-  const hooks = new SmtpHooks(registry, clientSockets);
+  const hooks = new SmtpHooks(registry, clientSockets, listener.tls === 'starttls');
   const server = new SMTPServer({
     ...tlsKeys,
     secure: listener.tls === 'implicit',
     hideSTARTTLS: plain,
     disabledCommands: plain ? ['STARTTLS'] : [],
-    // On a STARTTLS listener AUTH waits for TLS; "none" is loopback-only unless explicitly allowed.
+    // On a STARTTLS listener AUTH waits for TLS, and is not even offered before it (onConnect,
+    // onSecure); "none" is loopback-only unless explicitly allowed.
     allowInsecureAuth: plain,
     authMethods: ['PLAIN', 'LOGIN'],
     // MAIL before AUTH is refused in onMailFrom, with the RFC 4954 reply text.
     authOptional: true,
     // No DNS on the accept path: bursts must not wait for reverse lookups.
     disableReverseLookup: true,
-    banner: 'o365-mail-proxy ESMTP ready',
+    // smtp-server writes "220 <host> ESMTP " before it.
+    banner: 'o365-mail-proxy ready',
     logger: false,
     // A silent client is told 421 and closed; smtp-server does not count time it waits for us.
     socketTimeout: config.clients.idleTimeoutMs,
     // No closeTimeout: shutdown is SmtpShutdown's, smtp-server's close() is never called.
     onConnect: hooks.onConnect,
+    onSecure: hooks.onSecure,
     onAuth: hooks.onAuth,
     onMailFrom: hooks.onMailFrom,
     onRcptTo: hooks.onRcptTo,
@@ -65,11 +69,14 @@ class SmtpHooks {
   readonly #relays = new Map<string, RelaySession>();
   readonly #registry: SessionRegistrar;
   readonly #clientSockets: ClientSockets;
+  /** A STARTTLS listener: before TLS, AUTH is neither offered nor taken. */
+  readonly #tlsFirst: boolean;
   #shutdown!: SmtpShutdown;
 
-  constructor(registry: SessionRegistrar, clientSockets: ClientSockets) {
+  constructor(registry: SessionRegistrar, clientSockets: ClientSockets, tlsFirst: boolean) {
     this.#registry = registry;
     this.#clientSockets = clientSockets;
+    this.#tlsFirst = tlsFirst;
   }
 
   attach(server: SMTPServer): SmtpShutdown {
@@ -80,6 +87,10 @@ class SmtpHooks {
   readonly onConnect = (session: SMTPServerSession, callback: Callback): void => {
     // A TLS handshake that was under way when the shutdown began.
     if (this.#shutdown.stopping) return callback(asError(GOODBYE));
+    // RFC 4954 section 4 / RFC 3207: a client that sees AUTH in the EHLO before STARTTLS tries
+    // it, gets 538 and reports only "login denied". Without it, a client that wants to log in
+    // knows to start TLS (and one that does not hears 530 "Must issue a STARTTLS command first").
+    if (this.#tlsFirst && !session.secure) session.disabledCommands = ['AUTH'];
     const client = { address: session.remoteAddress, port: session.remotePort };
     const socket = this.#clientSockets.take(session.id);
     this.#registry.open('smtp', client, (opened) => {
@@ -87,6 +98,11 @@ class SmtpHooks {
       opened.log.info({ event: 'connect', tls: session.secure }, 'client connected');
       return this.#shutdown.control(session.id);
     }, () => socket?.destroy());
+    callback();
+  };
+
+  readonly onSecure = (_socket: unknown, session: SMTPServerSession, callback: Callback): void => {
+    delete session.disabledCommands;
     callback();
   };
 
@@ -103,7 +119,7 @@ class SmtpHooks {
 
   readonly onMailFrom = (address: SMTPServerAddress, session: SMTPServerSession, callback: Callback): void => {
     const relay = this.#relayOf(session);
-    if (!relay.account) return callback(asError(SmtpAnswers.authenticationRequired));
+    if (!relay.account) return callback(asError(this.#tlsFirst && !session.secure ? SmtpAnswers.starttlsFirst : SmtpAnswers.authenticationRequired));
     if (this.#shutdown.stopping) return callback(asError(GOODBYE));
     this.#whileBusy(session, () => relayStep(relay, async (upstream) => {
       if (relay.transactionOpen) {
@@ -112,13 +128,18 @@ class SmtpHooks {
       }
       const answer = await upstream.command(`MAIL FROM:<${address.address}>${params(address)}`);
       relay.transactionOpen = answer.code < 300;
+      if (answer.code >= 400) logRefusal(relay, 'smtp.message-refused', 'MAIL', answer, address.address);
       return answer;
     }, true)).then(answered(callback), callback);
   };
 
   readonly onRcptTo = (address: SMTPServerAddress, session: SMTPServerSession, callback: Callback): void => {
     const relay = this.#relayOf(session);
-    this.#whileBusy(session, () => relayStep(relay, (upstream) => upstream.command(`RCPT TO:<${address.address}>${params(address)}`), false)).then(answered(callback), callback);
+    this.#whileBusy(session, () => relayStep(relay, async (upstream) => {
+      const answer = await upstream.command(`RCPT TO:<${address.address}>${params(address)}`);
+      if (answer.code >= 400) logRefusal(relay, 'smtp.recipient-refused', 'RCPT', answer, senderOf(session));
+      return answer;
+    }, false)).then(answered(callback), callback);
   };
 
   readonly onData = (stream: SMTPServerDataStream, session: SMTPServerSession, callback: (error: Error | null, message?: string) => void): void => {
@@ -130,7 +151,7 @@ class SmtpHooks {
         relay.messages++;
         relay.log.info({ event: 'smtp.message', bytes: stream.byteLength, recipients: session.envelope.rcptTo.length }, 'message accepted upstream');
       } else {
-        relay.log.info({ event: 'smtp.message-refused', code: answer.code }, 'message refused upstream');
+        logRefusal(relay, 'smtp.message-refused', 'DATA', answer, senderOf(session));
       }
       return answer;
     }, false)).then(
@@ -171,6 +192,20 @@ class SmtpHooks {
       this.#shutdown.afterStep(session.id);
     });
   }
+}
+
+/**
+ * Exchange's refusal as the client heard it: code, enhanced code and text (e.g. "550 5.7.60
+ * SMTP; Client does not have permissions to send as this sender"), with the sender. Addresses
+ * are not secrets; the message content is never logged.
+ */
+function logRefusal(relay: RelaySession, event: string, step: string, answer: SmtpReply, from: string): void {
+  const reply = `${answer.code} ${SmtpAnswers.relayed(answer).text}`;
+  relay.log.info({ event, step, code: answer.code, reply, from }, `${step === 'RCPT' ? 'recipient' : 'message'} refused upstream: ${reply}`);
+}
+
+function senderOf(session: SMTPServerSession): string {
+  return session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
 }
 
 /** smtp-server's callback for a relayed step: nothing for success (it says 250), else the reply. */

@@ -18,7 +18,8 @@ export const SMTP_REPLIES: Replies<object, SmtpAnswer> = {
   permanent: ({ reason }) => ({ code: 535, text: `5.7.8 ${reason}` }),
   temporary: ({ reason }) => ({ code: 454, text: `4.7.0 ${reason}` }),
   'too-many-failures': () => ({ code: 421, text: '4.7.0 Too many failed logins, closing connection' }),
-  // smtp-server: 538 5.7.0 Error: Must issue a STARTTLS command first
+  // Not reached: before STARTTLS the EHLO offers no AUTH and smtp-server takes none
+  // (500 5.5.2 Error: command not recognized); MAIL gets SmtpAnswers.starttlsFirst.
   'starttls-first': () => undefined,
   // smtp-server: 421 Error: Command line too long
   unreadable: () => undefined,
@@ -33,6 +34,8 @@ export const SMTP_REPLIES: Replies<object, SmtpAnswer> = {
 /** The SMTP front's other answers. */
 export const SmtpAnswers = {
   authenticationRequired: { code: 530, text: '5.7.0 Authentication required' },
+  /** RFC 3207 section 4's words, for MAIL before STARTTLS on a STARTTLS listener. */
+  starttlsFirst: { code: 530, text: '5.7.0 Must issue a STARTTLS command first' },
   alreadyAuthenticated: { code: 503, text: '5.5.1 Already authenticated' },
   /** In the middle of a transaction; a new MAIL reconnects on its own. */
   upstreamLost: { code: 421, text: '4.4.2 Connection to the mail server was lost, try again' },
