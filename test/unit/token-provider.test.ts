@@ -70,7 +70,7 @@ describe('token provider', () => {
     await vi.advanceTimersByTimeAsync(1);
     expect(settled).toBeInstanceOf(TokenError);
     expect(settled).toMatchObject({ temporary: true, reason: 'token service did not answer in time' });
-    expect(events('token.fail')[0]).toMatchObject({ temporary: true, usingCachedToken: false, cause: 'no token within 5000 ms' });
+    expect(events('token.fail')[0]).toMatchObject({ temporary: true, usingCachedToken: false, cause: 'no answer from login.microsoftonline.com within 5000 ms' });
     // The hung request does not block the next login: it asks again.
     void provider.getToken();
     expect(source.requests).toBe(2);
