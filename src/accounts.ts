@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { AccountConfig, Protocol } from './config/types.js';
-import { hashPassword, verifyPassword } from './password-hash.js';
+import { hashParameters, hashPassword, verifyPassword } from './password-hash.js';
 import type { BasicCredentials } from './sasl/index.js';
 import { Secret } from './secret.js';
 
@@ -44,8 +44,9 @@ export class AccountDirectory {
     }
     const account = this.#accounts.get(credentials.username.toLowerCase());
     if (!account) {
-      // Spend the same time as a real check, so response timing does not reveal valid usernames.
-      this.#dummyHash ??= hashPassword(new Secret(randomBytes(16).toString('hex')));
+      // Spend the same time as a real check, so response timing does not reveal valid usernames:
+      // the same scrypt cost as the accounts' own hashes, not the default one.
+      this.#dummyHash ??= hashPassword(new Secret(randomBytes(16).toString('hex')), this.#costliestParameters());
       await verifyPassword(credentials.password, await this.#dummyHash);
       return { ok: false, reason: 'unknown-user' };
     }
@@ -56,6 +57,11 @@ export class AccountDirectory {
       return { ok: false, reason: 'authzid-mismatch' };
     }
     return { ok: true, account };
+  }
+
+  #costliestParameters(): { ln: number; r: number; p: number } | undefined {
+    const all = [...this.#accounts.values()].map((a) => hashParameters(a.passwordHash)).filter((p) => p !== undefined);
+    return all.sort((a, b) => 2 ** b.ln * b.r * b.p - 2 ** a.ln * a.r * a.p)[0];
   }
 
   async #passwordMatches(account: AccountConfig, password: Secret): Promise<boolean> {

@@ -56,4 +56,23 @@ describe('account directory', () => {
     expect(await accounts.check(login('Talend', 'right password', 'Invoices@Contoso.com'), 'imap')).toMatchObject({ ok: true });
     expect(await accounts.check(login('Talend', 'right password', 'ceo@contoso.com'), 'imap')).toEqual({ ok: false, reason: 'authzid-mismatch' });
   });
+
+  it('spends as long on an unknown username as on a known one, whatever scrypt cost the hashes use', async () => {
+    // Before: unknown usernames were checked against a hash at the default cost (ln=15, ~200 ms),
+    // known ones at theirs (ln=10 here, ~5 ms): timing told which usernames exist.
+    const accounts = await directory();
+    const median = async (username: string) => {
+      const times: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const started = performance.now();
+        await accounts.check(login(username, 'wrong password'), 'imap');
+        times.push(performance.now() - started);
+      }
+      return times.sort((a, b) => a - b)[2]!;
+    };
+    await median('nobody');
+    const known = await median('talend');
+    const unknown = await median('nobody');
+    expect(unknown).toBeLessThan(known * 4 + 20);
+  });
 });
