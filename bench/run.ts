@@ -35,7 +35,8 @@ async function main(): Promise<void> {
     apps: { a: { tenantId: sandbox.tenantId, clientId: app.clientId, clientSecret: app.clientSecret, authorityHost: sandbox.authorityHost } },
     accounts: { bench: { passwordHash: await hashPassword(new Secret(PASSWORD)), mailbox: MAILBOX, app: 'a' } },
     listeners: [{ protocol: 'imap', port: 0 }],
-    upstream: { imap: sandbox.imap, pop3: sandbox.pop3, smtp: sandbox.smtp, caFile: 'ca.pem' },
+    // One mailbox, a thousand sessions: far past Exchange's own limit, so the cap is off here.
+    upstream: { imap: sandbox.imap, pop3: sandbox.pop3, smtp: sandbox.smtp, caFile: 'ca.pem', maxSessionsPerMailbox: { imap: 0 } },
   }, dir);
   const quiet = new Writable({ write: (_chunk, _encoding, callback) => callback() });
   const proxy = await startProxy(config, createLogger({ level: 'warn', format: 'json', destination: quiet }));

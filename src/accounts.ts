@@ -1,5 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { AccountConfig, Protocol } from './config/types.js';
+import type { PasswordCheckQueue } from './password-check-queue.js';
 import { hashParameters, hashPassword, verifyPassword } from './password-hash.js';
 import type { BasicCredentials } from './sasl/index.js';
 import { Secret } from './secret.js';
@@ -29,16 +30,41 @@ const CACHE_MAX_ENTRIES = 10_000;
  */
 export class AccountDirectory {
   readonly #accounts: ReadonlyMap<string, AccountConfig>;
+  readonly #checks: PasswordCheckQueue;
   readonly #cacheKey = randomBytes(32);
   readonly #verified = new Map<string, number>(); // cache key → expiry time
   readonly #inFlight = new Map<string, Promise<boolean>>();
   #dummyHash: Promise<string> | undefined;
 
-  constructor(accounts: ReadonlyMap<string, AccountConfig>) {
+  /** `checks` bounds the scrypt runs (see PasswordCheckQueue). */
+  constructor(accounts: ReadonlyMap<string, AccountConfig>, checks: PasswordCheckQueue) {
     this.#accounts = accounts;
+    this.#checks = checks;
   }
 
-  async check(credentials: BasicCredentials, protocol: Protocol): Promise<LoginCheck> {
+  /** Whether a username is configured (an unknown one may be a password typed in the wrong field). */
+  knows(username: string): boolean {
+    return this.#accounts.has(username.toLowerCase());
+  }
+
+  /**
+   * Names a pair of credentials without revealing them: equal credentials, equal fingerprint,
+   * within this process only (the key never leaves it).
+   */
+  fingerprint(credentials: BasicCredentials): string {
+    return createHmac('sha256', this.#cacheKey).update(`fingerprint\0${credentials.username.toLowerCase()}\0`).update(credentials.password.reveal()).digest('base64');
+  }
+
+  /** A short keyed hash of a username that is not configured, for log lines (see `fingerprint`). */
+  hashUsername(username: string): string {
+    return createHmac('sha256', this.#cacheKey).update(`username\0${username}`).digest('base64url').slice(0, 10);
+  }
+
+  /**
+   * Throws PasswordChecksBusyError when the check would have to run scrypt and too many
+   * checks wait already (`clientAddress` takes its turn among the others).
+   */
+  async check(credentials: BasicCredentials, protocol: Protocol, clientAddress = ''): Promise<LoginCheck> {
     if (credentials.username.includes(REPLACEMENT_CHARACTER) || credentials.password.reveal().includes(REPLACEMENT_CHARACTER)) {
       return { ok: false, reason: 'not-utf8' };
     }
@@ -47,10 +73,11 @@ export class AccountDirectory {
       // Spend the same time as a real check, so response timing does not reveal valid usernames:
       // the same scrypt cost as the accounts' own hashes, not the default one.
       this.#dummyHash ??= hashPassword(new Secret(randomBytes(16).toString('hex')), this.#costliestParameters());
-      await verifyPassword(credentials.password, await this.#dummyHash);
+      const dummyHash = await this.#dummyHash;
+      await this.#checks.run(clientAddress, () => verifyPassword(credentials.password, dummyHash));
       return { ok: false, reason: 'unknown-user' };
     }
-    if (!(await this.#passwordMatches(account, credentials.password))) return { ok: false, reason: 'wrong-password' };
+    if (!(await this.#passwordMatches(account, credentials.password, clientAddress))) return { ok: false, reason: 'wrong-password' };
     if (!account.protocols.includes(protocol)) return { ok: false, reason: 'protocol-not-allowed' };
     const authzid = credentials.authzid?.toLowerCase();
     if (authzid !== undefined && authzid !== account.mailbox.toLowerCase() && authzid !== account.username.toLowerCase()) {
@@ -64,7 +91,7 @@ export class AccountDirectory {
     return all.sort((a, b) => 2 ** b.ln * b.r * b.p - 2 ** a.ln * a.r * a.p)[0];
   }
 
-  async #passwordMatches(account: AccountConfig, password: Secret): Promise<boolean> {
+  async #passwordMatches(account: AccountConfig, password: Secret, clientAddress: string): Promise<boolean> {
     const key = createHmac('sha256', this.#cacheKey)
       .update(`${account.username}\0${account.passwordHash}\0`)
       .update(password.reveal())
@@ -74,7 +101,7 @@ export class AccountDirectory {
 
     let pending = this.#inFlight.get(key);
     if (!pending) {
-      pending = verifyPassword(password, account.passwordHash).finally(() => this.#inFlight.delete(key));
+      pending = this.#checks.run(clientAddress, () => verifyPassword(password, account.passwordHash)).finally(() => this.#inFlight.delete(key));
       this.#inFlight.set(key, pending);
     }
     const matches = await pending;

@@ -66,6 +66,12 @@ export class Metrics {
   readonly upstreamLoginSeconds = new Histogram('o365p_upstream_login_seconds', 'Upstream session setup (TLS and XOAUTH2 login).');
   readonly bytes = new Family('o365p_bytes_total', 'Bytes relayed, by direction (up: client to Exchange, down: Exchange to client).', 'counter');
   readonly certificateExpiry = new Family('o365p_certificate_expiry_timestamp_seconds', 'When a configured certificate expires (Unix time), by config key.', 'gauge');
+  readonly upstreamSessions = new Family('o365p_upstream_sessions', 'Upstream sessions open now, each holding one of its mailbox\'s places (upstream.maxSessionsPerMailbox).', 'gauge');
+  readonly upstreamWaits = new Family('o365p_upstream_session_waits_total', 'Logins that waited for a free upstream session or for the end of a throttling backoff.', 'counter');
+  readonly upstreamRefusals = new Family('o365p_upstream_session_refusals_total', 'Logins answered "try later" without reaching Exchange, by reason (busy: no free session in time; throttled: backoff longer than the wait).', 'counter');
+  readonly upstreamThrottled = new Family('o365p_upstream_throttled_total', 'Throttling answers from Exchange.', 'counter');
+  readonly connectionsRefused = new Family('o365p_connections_refused_total', 'Client connections turned away, by protocol and reason (max-connections, max-connections-per-address, open-files, proxy-header).', 'counter');
+  readonly outOfDescriptors = new Family('o365p_open_files_exhausted_total', 'Times the process ran out of file descriptors (EMFILE/ENFILE), by where: accept, upstream.', 'counter');
 
   sessionOpened(protocol: string): void {
     this.sessionsActive.add({ protocol });
@@ -77,7 +83,7 @@ export class Metrics {
   }
 
   render(): string {
-    const families = [this.sessionsActive, this.sessionsTotal, this.logins, this.tokenRequests, this.tokenFailures, this.tokenSeconds, this.upstreamConnectSeconds, this.upstreamLoginSeconds, this.bytes, this.certificateExpiry];
+    const families = [this.sessionsActive, this.sessionsTotal, this.logins, this.tokenRequests, this.tokenFailures, this.tokenSeconds, this.upstreamConnectSeconds, this.upstreamLoginSeconds, this.bytes, this.certificateExpiry, this.upstreamSessions, this.upstreamWaits, this.upstreamRefusals, this.upstreamThrottled, this.connectionsRefused, this.outOfDescriptors];
     return `${families.flatMap((f) => f.render()).join('\n')}\n`;
   }
 }

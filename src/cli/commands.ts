@@ -10,6 +10,7 @@ import { checkTokensAtStart } from '../login.js';
 import { hashPassword } from '../password-hash.js';
 import { Secret } from '../secret.js';
 import { startProxy, type RunningProxy } from '../server.js';
+import { COMMAND_TIMEOUT_MS } from '../upstream/smtp-client.js';
 import { promptHidden, readStdin } from './prompt.js';
 import { renderChecklist, renderJson } from '../doctor/report.js';
 import { runDoctor, type DoctorOptions } from '../doctor/run.js';
@@ -42,8 +43,16 @@ export async function startCommand(configPath: string, flags: LogFlags): Promise
 }
 
 /**
+ * The last resort if closing hangs. Closing is bounded by itself: sessions get a 5 s grace,
+ * except an SMTP message whose final dot went to Exchange, which waits for Exchange's verdict
+ * as long as any end of message may take (RFC 5321's 10 minutes); cutting it would make the
+ * client send the message again.
+ */
+const STOP_GUARD_MS = COMMAND_TIMEOUT_MS + 30_000;
+
+/**
  * SIGTERM/SIGINT: stop accepting, say goodbye to sessions (IMAP BYE, SMTP transactions get
- * a bounded time to finish), then exit 0. A second signal, or a hang, ends it at once.
+ * a bounded time to finish), then exit 0. A second signal ends it at once.
  */
 export function stopOnSignals(proxy: RunningProxy, log: Logger, extra: () => Promise<void> = async () => {}): void {
   let stopping = false;
@@ -51,7 +60,7 @@ export function stopOnSignals(proxy: RunningProxy, log: Logger, extra: () => Pro
     if (stopping) process.exit(0);
     stopping = true;
     log.info({ event: 'shutdown', signal, sessions: proxy.activeSessions() }, 'shutting down');
-    setTimeout(() => process.exit(0), 15_000).unref();
+    setTimeout(() => process.exit(0), STOP_GUARD_MS).unref();
     Promise.all([proxy.close(), extra()]).then(() => {
       log.info({ event: 'stopped' }, 'stopped');
       log.flush();

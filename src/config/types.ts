@@ -44,6 +44,8 @@ export interface ListenerConfig {
   host: string;
   port: number;
   tls: TlsMode;
+  /** PROXY protocol (v1 and v2) from these balancers (addresses and CIDR ranges); absent: off. */
+  proxyProtocol?: readonly string[];
 }
 
 /** An HTTP proxy on the way out, used through CONNECT tunnels. */
@@ -67,6 +69,14 @@ export interface UpstreamConfig {
   connectTimeoutMs: number;
   tlsTimeoutMs: number;
   loginTimeoutMs: number;
+  /** Upstream sessions per mailbox and protocol, below Exchange's own limits (0: no cap). */
+  maxSessionsPerMailbox: Readonly<Record<Protocol, number>>;
+  /** How long a login may wait for a free session or for Exchange's backoff to end. */
+  sessionWaitMs: number;
+  /** Logins that may wait per mailbox and protocol (0: none wait). */
+  maxWaitingPerMailbox: number;
+  /** How long new logins are held after a throttling answer that names no time (SMTP). */
+  throttleBackoffMs: number;
 }
 
 export interface ProxyConfig {
@@ -92,6 +102,16 @@ export interface ProxyConfig {
     /** Failed logins of one username from one address, within the window, before a lockout (0: never). */
     maxFailedLogins: number;
     failedLoginWindowMs: number;
+    /** Failed logins one connection may make before it is closed. */
+    maxLoginAttemptsPerConnection: number;
+    /** The answer to a failed login waits this long, doubling with each further failure (0: no wait). */
+    failedLoginDelayMs: number;
+    /** Password checks that may wait for a turn (scrypt runs two at a time); past it, "try later". */
+    maxQueuedPasswordChecks: number;
+    /** Open client connections, all listeners together, from accept until the socket closes. */
+    maxConnections: number;
+    /** The same from one client address (0: no such limit). */
+    maxConnectionsPerAddress: number;
   };
   log: { level: LogLevel; format: 'auto' | 'json' | 'pretty' };
   /** Optional HTTP listener for /healthz, /readyz and /metrics; absent means off. */

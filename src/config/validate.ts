@@ -85,7 +85,7 @@ export function validateConfig(raw: Json, baseDir: string, source = 'config'): P
   }
 
   const upstreamRaw = v.object(root.upstream ?? {}, 'upstream') ?? {};
-  v.unknownKeys(upstreamRaw, 'upstream', ['imap', 'pop3', 'smtp', 'caFile', 'httpProxy', 'connectTimeoutMs', 'tlsTimeoutMs', 'loginTimeoutMs']);
+  v.unknownKeys(upstreamRaw, 'upstream', ['imap', 'pop3', 'smtp', 'caFile', 'httpProxy', 'connectTimeoutMs', 'tlsTimeoutMs', 'loginTimeoutMs', 'maxSessionsPerMailbox', 'sessionWaitMs', 'maxWaitingPerMailbox', 'throttleBackoffMs']);
   const caFile = upstreamRaw.caFile;
   const httpProxy = upstreamRaw.httpProxy === undefined || upstreamRaw.httpProxy === null ? undefined : validateHttpProxy(v, upstreamRaw.httpProxy);
   const upstream: ProxyConfig['upstream'] = {
@@ -97,15 +97,26 @@ export function validateConfig(raw: Json, baseDir: string, source = 'config'): P
     connectTimeoutMs: v.positiveInt(upstreamRaw.connectTimeoutMs ?? 10_000, 'upstream.connectTimeoutMs'),
     tlsTimeoutMs: v.positiveInt(upstreamRaw.tlsTimeoutMs ?? 10_000, 'upstream.tlsTimeoutMs'),
     loginTimeoutMs: v.positiveInt(upstreamRaw.loginTimeoutMs ?? 20_000, 'upstream.loginTimeoutMs'),
+    maxSessionsPerMailbox: validateSessionCaps(v, upstreamRaw.maxSessionsPerMailbox),
+    sessionWaitMs: v.positiveInt(upstreamRaw.sessionWaitMs ?? 5000, 'upstream.sessionWaitMs'),
+    maxWaitingPerMailbox: upstreamRaw.maxWaitingPerMailbox === 0 ? 0 : v.positiveInt(upstreamRaw.maxWaitingPerMailbox ?? 50, 'upstream.maxWaitingPerMailbox'),
+    throttleBackoffMs: v.positiveInt(upstreamRaw.throttleBackoffMs ?? 60_000, 'upstream.throttleBackoffMs'),
   };
 
   const clientsRaw = v.object(root.clients ?? {}, 'clients') ?? {};
-  v.unknownKeys(clientsRaw, 'clients', ['idleTimeoutMs', 'maxFailedLogins', 'failedLoginWindowMs']);
+  v.unknownKeys(clientsRaw, 'clients', ['idleTimeoutMs', 'maxFailedLogins', 'failedLoginWindowMs', 'maxLoginAttemptsPerConnection', 'failedLoginDelayMs', 'maxQueuedPasswordChecks', 'maxConnections', 'maxConnectionsPerAddress']);
   const clients = {
     // 10 minutes: RFC 1939's minimum for a POP3 autologout timer, and above RFC 5321's 5 for SMTP.
     idleTimeoutMs: v.positiveInt(clientsRaw.idleTimeoutMs ?? 600_000, 'clients.idleTimeoutMs'),
     maxFailedLogins: clientsRaw.maxFailedLogins === 0 ? 0 : v.positiveInt(clientsRaw.maxFailedLogins ?? 10, 'clients.maxFailedLogins'),
     failedLoginWindowMs: v.positiveInt(clientsRaw.failedLoginWindowMs ?? 300_000, 'clients.failedLoginWindowMs'),
+    // Dovecot's login processes close after 3 failed attempts too.
+    maxLoginAttemptsPerConnection: v.positiveInt(clientsRaw.maxLoginAttemptsPerConnection ?? 3, 'clients.maxLoginAttemptsPerConnection'),
+    failedLoginDelayMs: clientsRaw.failedLoginDelayMs === 0 ? 0 : v.positiveInt(clientsRaw.failedLoginDelayMs ?? 1000, 'clients.failedLoginDelayMs'),
+    maxQueuedPasswordChecks: v.positiveInt(clientsRaw.maxQueuedPasswordChecks ?? 64, 'clients.maxQueuedPasswordChecks'),
+    // See the README ("Connection limits") for why these numbers.
+    maxConnections: v.positiveInt(clientsRaw.maxConnections ?? 4000, 'clients.maxConnections'),
+    maxConnectionsPerAddress: clientsRaw.maxConnectionsPerAddress === 0 ? 0 : v.positiveInt(clientsRaw.maxConnectionsPerAddress ?? 1000, 'clients.maxConnectionsPerAddress'),
   };
 
   const tokensRaw = v.object(root.tokens ?? {}, 'tokens') ?? {};
@@ -133,6 +144,30 @@ export function validateConfig(raw: Json, baseDir: string, source = 'config'): P
 
   if (v.problems.length > 0) throw new ConfigError(v.problems, source);
   return { apps, accounts, listeners, ...(tls ? { tls } : {}), upstream, tokens, clients, log, ...(admin ? { admin } : {}) };
+}
+
+/**
+ * Exchange Online refuses more than about 16 IMAP or POP3 sessions per mailbox (16 is the
+ * protocols' MaxConnectionsPerUser default; reports say 16-20) and more than 3 concurrent SMTP
+ * submissions (432 4.3.2); staying at or below them keeps its refusals away from clients.
+ */
+const SESSION_CAPS: Record<Protocol, number> = { imap: 16, pop3: 16, smtp: 3 };
+
+function validateSessionCaps(v: Validator, value: Json): Record<Protocol, number> {
+  const key = 'upstream.maxSessionsPerMailbox';
+  if (value === undefined || value === null) return { ...SESSION_CAPS };
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    v.problem(key, 'must be an object with a number per protocol', 'use e.g. {"imap": 16, "pop3": 16, "smtp": 3} (0: no cap)');
+    return { ...SESSION_CAPS };
+  }
+  const raw = value as Record<string, Json>;
+  v.unknownKeys(raw, key, [...PROTOCOLS]);
+  const caps = { ...SESSION_CAPS };
+  for (const protocol of PROTOCOLS) {
+    const cap = raw[protocol];
+    caps[protocol] = cap === 0 ? 0 : v.positiveInt(cap ?? SESSION_CAPS[protocol], `${key}.${protocol}`);
+  }
+  return caps;
 }
 
 function validateApp(v: Validator, name: string, value: Json, cloud: (typeof CLOUDS)[CloudName]): AppConfig | undefined {
@@ -227,7 +262,7 @@ function validateAccount(v: Validator, key: string, username: string, value: Jso
 function validateListener(v: Validator, key: string, value: Json): ListenerConfig | undefined {
   const raw = v.object(value, key);
   if (!raw) return undefined;
-  v.unknownKeys(raw, key, ['protocol', 'host', 'port', 'tls', 'allowPlaintextOnNetwork']);
+  v.unknownKeys(raw, key, ['protocol', 'host', 'port', 'tls', 'allowPlaintextOnNetwork', 'proxyProtocol']);
   const protocol = v.oneOf(raw.protocol, `${key}.protocol`, PROTOCOLS) as Protocol | undefined;
   const host = v.string(raw.host ?? '127.0.0.1', `${key}.host`, 'an IP address to listen on, e.g. 127.0.0.1');
   if (host && isIP(host) === 0 && host !== 'localhost') v.problem(`${key}.host`, `"${host}" is not an IP address`, 'use an IP address such as 127.0.0.1, ::1 or 0.0.0.0');
@@ -237,8 +272,29 @@ function validateListener(v: Validator, key: string, value: Json): ListenerConfi
   if (host && tls === 'none' && !isLoopback(host) && !allowPlaintext) {
     v.problem(key, `listens on ${host} without TLS, so passwords would cross the network in clear text`, 'set "tls": "starttls" or "implicit", or add "allowPlaintextOnNetwork": true if you accept the risk');
   }
+  const proxyProtocol = validateProxyProtocol(v, `${key}.proxyProtocol`, raw.proxyProtocol);
   if (!protocol || !host || port === undefined || !tls) return undefined;
-  return { protocol, host, port, tls };
+  return { protocol, host, port, tls, ...(proxyProtocol ? { proxyProtocol } : {}) };
+}
+
+/** The balancers trusted to send PROXY headers: IP addresses and CIDR ranges. */
+function validateProxyProtocol(v: Validator, key: string, value: Json): string[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  const fix = 'list the load balancers\' addresses or ranges, e.g. ["10.0.0.0/24", "192.0.2.10"]';
+  if (!Array.isArray(value) || value.length === 0) {
+    v.problem(key, Array.isArray(value) ? 'is an empty list, so no balancer could send a header' : 'must be a list of addresses', fix);
+    return undefined;
+  }
+  const entries: string[] = [];
+  value.forEach((entry, index) => {
+    const [address = '', prefix, extra] = typeof entry === 'string' ? entry.split('/') : [];
+    const family = isIP(address);
+    const bits = family === 4 ? 32 : 128;
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits);
+    if (family === 0 || !prefixOk || extra !== undefined) v.problem(`${key}[${index}]`, `${JSON.stringify(entry)} is not an IP address or CIDR range`, fix);
+    else entries.push(entry as string);
+  });
+  return entries;
 }
 
 function validateLocalTls(v: Validator, value: Json): ProxyConfig['tls'] {

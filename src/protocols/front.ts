@@ -9,6 +9,19 @@ import type { UpstreamSession } from '../upstream/session.js';
 import { upgradeToTls, type SessionEnv } from './session.js';
 
 export type FrontState = 'command' | 'sasl' | 'busy' | 'done';
+
+/**
+ * Answers a client has not read yet, past which it is not read either: a client that pipelines
+ * commands and never reads the answers would otherwise make the proxy buffer them all.
+ */
+const MAX_UNREAD_ANSWER_BYTES = 64 * 1024;
+/** After a goodbye, the client has this long to close before the connection is cut. */
+const GOODBYE_GRACE_MS = 2000;
+/**
+ * Bytes a client may still send after its goodbye (commands it pipelined behind LOGOUT): read
+ * and dropped, so that its close is seen at once. Past them, nothing more is read.
+ */
+const MAX_BYTES_AFTER_GOODBYE = 64 * 1024;
 export type LoginFailure = Exclude<LoginOutcome<never>, { ok: true }>;
 
 /**
@@ -22,9 +35,16 @@ export abstract class LineFront<U extends UpstreamSession> {
   protected state: FrontState = 'command';
   readonly #started = Date.now();
   #piped: { client: Socket; upstream: Socket } | undefined;
+  /** Logins on this connection that were refused (wrong password, unknown user, lockout). */
+  #failedLogins = 0;
   readonly #onData = (chunk: Buffer) => {
     this.buffer(chunk);
     this.process();
+    this.#flowControl();
+  };
+  readonly #onDrain = () => {
+    this.process();
+    this.#flowControl();
   };
   readonly #onClose = () => {
     if (this.state !== 'done') this.finish('client disconnected before login');
@@ -48,6 +68,8 @@ export abstract class LineFront<U extends UpstreamSession> {
 
   /** A line the protocol allows to send unasked before closing (IMAP's BYE), if any. */
   protected abstract goodbye(): string | undefined;
+  /** The last line after too many failed logins on one connection, if the protocol has one. */
+  protected abstract tooManyFailuresGoodbye(): string | undefined;
   /** The last line to a client that stayed silent too long before login. */
   protected abstract idleGoodbye(): string;
 
@@ -78,10 +100,18 @@ export abstract class LineFront<U extends UpstreamSession> {
 
   /** Adds received bytes to the subclass's parser. */
   protected abstract buffer(chunk: Buffer): void;
-  /** Handles whatever complete commands are buffered while the state allows. */
+  /** Handles buffered commands one by one while `readyForCommand` holds. */
   protected abstract process(): void;
   /** Empties the parser, returning what it held. */
   protected abstract takeBuffered(): Buffer;
+
+  /**
+   * Whether the next buffered command may be handled now: not while a login or TLS upgrade is
+   * under way, and not while the client leaves too many answers unread.
+   */
+  protected get readyForCommand(): boolean {
+    return (this.state === 'command' || this.state === 'sasl') && this.socket.writableLength <= MAX_UNREAD_ANSWER_BYTES;
+  }
 
   protected get isTls(): boolean {
     return this.socket instanceof TLSSocket;
@@ -103,7 +133,7 @@ export abstract class LineFront<U extends UpstreamSession> {
   /** Ends a session that never reached the pipe. */
   protected finish(reason: string, closeSocket = false): void {
     this.state = 'done';
-    if (closeSocket) this.socket.end();
+    if (closeSocket) this.#closeAfterGoodbye();
     this.env.log.info({ event: 'close', loggedIn: false, reason, durationMs: Date.now() - this.#started }, 'session closed');
     this.env.onClose?.();
   }
@@ -144,20 +174,66 @@ export abstract class LineFront<U extends UpstreamSession> {
     this.state = 'busy';
     this.socket.pause();
     const { ctx, log } = this.env;
-    login(ctx, { credentials, protocol, clientAddress: this.socket.remoteAddress ?? '' }, log, openUpstream).then((outcome) => {
-      if (this.socket.destroyed) {
+    // A login waiting for a free upstream session gives up when the client leaves.
+    const clientLeft = new AbortController();
+    const onLeave = () => clientLeft.abort();
+    this.socket.once('close', onLeave);
+    const attempt = { credentials, protocol, clientAddress: this.env.clientAddress, previousFailures: this.#failedLogins, signal: clientLeft.signal };
+    login(ctx, attempt, log, openUpstream).then((outcome) => {
+      this.socket.off('close', onLeave);
+      if (this.socket.destroyed || this.state === 'done') {
         if (outcome.ok) outcome.upstream.socket.destroy();
         return;
       }
       if (outcome.ok) return this.#pipe(outcome.upstream, okLine(outcome.upstream));
       this.state = 'command';
       failed(outcome);
-      this.socket.resume();
+      if (outcome.kind === 'denied' && ++this.#failedLogins >= ctx.config.clients.maxLoginAttemptsPerConnection) {
+        const bye = this.tooManyFailuresGoodbye();
+        if (bye) this.write(bye);
+        return this.finish('too many failed logins', true);
+      }
       this.process();
+      this.#flowControl();
     }).catch((error: Error) => {
       log.error({ event: 'session.error', cause: error.message }, 'session failed');
       this.socket.destroy();
     });
+  }
+
+  /**
+   * Nothing a client sends after its goodbye is kept or parsed: a little is read and dropped,
+   * so that a polite client's close is seen at once; then reading stops, and a client that
+   * ignores our close is cut after a short grace.
+   */
+  #closeAfterGoodbye(): void {
+    const socket = this.socket;
+    socket.off('data', this.#onData);
+    let dropped = 0;
+    socket.on('data', (chunk: Buffer) => {
+      dropped += chunk.length;
+      if (dropped > MAX_BYTES_AFTER_GOODBYE) socket.pause();
+    });
+    this.takeBuffered();
+    socket.end();
+    socket.resume();
+    setTimeout(() => socket.destroy(), GOODBYE_GRACE_MS).unref();
+  }
+
+  /**
+   * Reads from the client only while its commands can be handled: paused during a login and
+   * while answers pile up unread; resumed (and the buffered commands handled) on drain.
+   */
+  #flowControl(): void {
+    const socket = this.socket;
+    if (this.state === 'done' || socket.destroyed) return;
+    if (this.state === 'busy') return void socket.pause();
+    if (socket.writableLength > MAX_UNREAD_ANSWER_BYTES) {
+      socket.pause();
+      socket.once('drain', this.#onDrain);
+      return;
+    }
+    socket.resume();
   }
 
   #pipe(upstream: U, okLine: string): void {

@@ -13,6 +13,8 @@ export interface SessionEnv {
   secureContext?: SecureContext;
   /** Child logger with sid, proto and client bound. */
   log: Logger;
+  /** The client's address: the socket's peer, or what a trusted balancer's PROXY header said. */
+  clientAddress: string;
   /** Called once when the session is over (for shutdown bookkeeping). */
   onClose?: () => void;
 }
@@ -25,9 +27,12 @@ export function newSessionId(): string {
  * Upgrades a server-side socket to TLS after STARTTLS/STLS. Resolves when the handshake is
  * done; the caller has already dropped every byte that arrived before (plaintext injection).
  */
-export function upgradeToTls(socket: Socket, secureContext: SecureContext, timeoutMs = 15_000): Promise<TLSSocket> {
+export function upgradeToTls(socket: Socket, secureContext: SecureContext, timeoutMs = 15_000, started?: (secure: TLSSocket) => void): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
     const secure = new TLSSocket(socket, { isServer: true, secureContext });
+    // From here on, whoever must cut the connection destroys `secure`: tearing the TCP socket
+    // away under a handshake in progress can bring Node down.
+    started?.(secure);
     const timer = setTimeout(() => {
       secure.destroy();
       reject(new Error('TLS handshake timed out'));

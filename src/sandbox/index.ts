@@ -36,8 +36,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
 
   const directory = new Directory(tenantId);
   const store = new MailStore();
-  const stats: SandboxStats = { tokenRequests: 0, imapLogins: 0, pop3Logins: 0, smtpLogins: 0 };
-  const controls: SandboxControls = { entraDown: false, entraDelayMs: 0, smtpAuthDisabled: false, errorChallenge: false };
+  const stats: SandboxStats = { tokenRequests: 0, imapLogins: 0, pop3Logins: 0, smtpLogins: 0, imapConnections: 0, pop3Connections: 0, smtpConnections: 0 };
+  const controls: SandboxControls = { entraDown: false, entraDelayMs: 0, smtpAuthDisabled: false, errorChallenge: false, sessionLimitPerMailbox: 0, smtpDataReplyDelayMs: 0 };
   const connections = new Set<Connection>();
   const tokens: TokenCheckContext = { directory, store, key, audience };
 
@@ -80,6 +80,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       messages: (address, folder = 'INBOX') => store.get(address)?.folder(folder)?.messages.map((m) => m.raw) ?? [],
       stats,
       controls,
+      throttle: (address, ms) => void (mailbox(address).throttledUntil = Date.now() + ms),
       tokenSigning: {
         kid: key.kid,
         publicKeyPem: key.publicKey.export({ type: 'spki', format: 'pem' }).toString(),

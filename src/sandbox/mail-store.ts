@@ -66,6 +66,10 @@ export class Mailbox {
   readonly #folders = new Map<string, Folder>();
   /** Object IDs of service principals with FullAccess. */
   readonly fullAccess = new Set<string>();
+  /** Logged-in sessions now, per protocol (see exchange/limits.ts). */
+  readonly sessions = { imap: 0, pop3: 0, smtp: 0 };
+  /** Epoch ms until which logins get Exchange's throttling answer. */
+  throttledUntil = 0;
 
   constructor(readonly address: string, private readonly nextUidValidity: () => number) {
     for (const name of ['INBOX', 'Sent Items', 'Archive']) this.createFolder(name);

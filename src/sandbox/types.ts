@@ -44,6 +44,10 @@ export interface SandboxStats {
   imapLogins: number;
   pop3Logins: number;
   smtpLogins: number;
+  /** Client connections accepted per protocol, whatever became of them. */
+  imapConnections: number;
+  pop3Connections: number;
+  smtpConnections: number;
 }
 
 export interface SandboxControls {
@@ -55,6 +59,21 @@ export interface SandboxControls {
   smtpAuthDisabled: boolean;
   /** Failed XOAUTH2 first gets a base64 JSON continuation (Gmail/Dovecot style). */
   errorChallenge: boolean;
+  /**
+   * Logged-in sessions allowed per mailbox and protocol at once; 0 (the default): no limit.
+   * Exchange documents no wording for the IMAP and POP3 limits (16 by default); past it the
+   * sandbox answers as reported: IMAP accepts the token, then says `BAD User is authenticated
+   * but not connected.` to every command (node-imap#523); POP3 closes the connection without
+   * a word (on-premises Exchange logs UserConnectionLimitReached and does so); SMTP answers AUTH
+   * with `432 4.3.2 Concurrent connections limit exceeded. Visit https://aka.ms/concurrent_sending
+   * ...` (Exchange Online says it to a fourth concurrent sender).
+   */
+  sessionLimitPerMailbox: number;
+  /**
+   * Delay before SMTP answers the end of a message (DATA's final dot, BDAT LAST): a slow
+   * Exchange. The message is already delivered while the answer waits.
+   */
+  smtpDataReplyDelayMs: number;
 }
 
 export interface Sandbox {
@@ -81,6 +100,14 @@ export interface Sandbox {
   controls: SandboxControls;
   /** How access tokens are signed, so that a real mail server (Dovecot) can be told to trust them. */
   tokenSigning: { kid: string; publicKeyPem: string; issuer: string; audience: string };
+  /**
+   * Throttles a mailbox for `ms`: until then a valid login gets Exchange's throttling answer,
+   * IMAP `<tag> BAD Request is throttled. Suggested Backoff Time: <ms left> milliseconds` then
+   * `* BYE Connection closed. 14` and the close; POP3 `-ERR` with the same words and the close;
+   * SMTP `451 4.7.500 Server busy. Please try again later from [<address>]. (S77719)` to AUTH
+   * and to MAIL in a session that logged in before.
+   */
+  throttle(mailbox: string, ms: number): void;
   /** Abruptly destroys every open IMAP/POP3/SMTP client connection. */
   dropConnections(): void;
   /** How many IMAP/POP3/SMTP client connections are open now. */

@@ -1,5 +1,6 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, createSecureContext, rootCertificates, type SecureContext, type TLSSocket } from 'node:tls';
+import { isOutOfDescriptors } from '../accept/open-files.js';
 import type { HostPort, HttpProxyConfig } from '../config/types.js';
 import type { Metrics } from '../metrics.js';
 import { UpstreamError } from './errors.js';
@@ -48,7 +49,12 @@ export class UpstreamConnector {
         socket.destroy();
         reject(error);
       };
-      socket.once('error', (error) => fail(new UpstreamError('unreachable', `cannot connect to ${describe(target)}: ${(error as NodeJS.ErrnoException).code ?? error.message}`)));
+      socket.once('error', (error) => {
+        // Out of descriptors is the proxy's own trouble, not Exchange's: say so, and count it.
+        const local = isOutOfDescriptors(error);
+        if (local) this.#options.metrics?.outOfDescriptors.add({ where: 'upstream' });
+        fail(new UpstreamError('unreachable', `cannot connect to ${describe(target)}: ${(error as NodeJS.ErrnoException).code ?? error.message}${local ? ' (this process is out of file descriptors: raise its open-files limit or lower clients.maxConnections)' : ''}`));
+      });
       socket.once('connect', () => {
         clearTimeout(timer);
         this.#options.metrics?.upstreamConnectSeconds.observe({ host: target.host }, (Date.now() - started) / 1000);

@@ -11,7 +11,7 @@ import { UpstreamError } from './errors.js';
 import { SocketLineReader } from './line-reader.js';
 
 /** RFC 5321 section 4.5.3.2 asks clients to wait up to 10 minutes for the end of DATA. */
-const COMMAND_TIMEOUT_MS = 10 * 60_000;
+export const COMMAND_TIMEOUT_MS = 10 * 60_000;
 
 /**
  * A small SMTP client for the upstream submission server, one command at a time, so the
@@ -29,6 +29,9 @@ export class SmtpUpstream {
   #socket: Socket;
   #reader: SocketLineReader;
   readonly #label: string;
+  /** Sees each reply read after the login (the relay's steps), e.g. to notice throttling. */
+  onReply: ((reply: SmtpReply) => void) | undefined;
+  #awaitingVerdict = false;
 
   private constructor(socket: Socket, label: string) {
     this.#socket = socket;
@@ -81,8 +84,21 @@ export class SmtpUpstream {
     }
   }
 
+  /** The connection to the server (TLS once open() resolved); its close ends the session. */
+  get socket(): Socket {
+    return this.#socket;
+  }
+
   get closed(): boolean {
     return this.#reader.closed || this.#socket.destroyed;
+  }
+
+  /**
+   * The end of a message went to the server and its verdict has not come back: cutting the
+   * session now could leave a delivered message that the client was never told about.
+   */
+  get awaitingVerdict(): boolean {
+    return this.#awaitingVerdict;
   }
 
   /** Sends one command line and returns the server's reply. */
@@ -93,7 +109,9 @@ export class SmtpUpstream {
 
   /**
    * DATA: returns the 354-or-error reply to DATA; when it is 354, streams the message
-   * (dot-stuffed, with backpressure) and returns the final reply.
+   * (dot-stuffed, with backpressure) and returns the final reply. A message stream that
+   * fails, or a close() before its end, means the terminator is never sent: the server
+   * drops the partial message.
    */
   async data(message: Readable): Promise<SmtpReply> {
     const ready = await this.command('DATA');
@@ -102,8 +120,15 @@ export class SmtpUpstream {
     for await (const chunk of message) {
       await this.#write(stuffer.push(chunk as Buffer));
     }
-    await this.#write(stuffer.end());
-    return this.#readReply(Date.now() + COMMAND_TIMEOUT_MS);
+    // Set in the same turn as the write: close() runs in another one, before or after.
+    const sent = this.#write(stuffer.end());
+    this.#awaitingVerdict = !this.closed;
+    try {
+      await sent;
+      return await this.#readReply(Date.now() + COMMAND_TIMEOUT_MS);
+    } finally {
+      this.#awaitingVerdict = false;
+    }
   }
 
   /** Polite goodbye; does not wait long for the answer. */
@@ -139,11 +164,15 @@ export class SmtpUpstream {
     const assembler = new SmtpReplyAssembler();
     for (;;) {
       const line = await this.#reader.readLine(deadline);
+      let reply: SmtpReply | undefined;
       try {
-        const reply = assembler.push(line);
-        if (reply) return reply;
+        reply = assembler.push(line);
       } catch {
         throw new UpstreamError('protocol', `${this.#label} sent a malformed reply`);
+      }
+      if (reply) {
+        this.onReply?.(reply);
+        return reply;
       }
     }
   }

@@ -37,6 +37,13 @@ export class WireClient {
     });
   }
 
+  /** A client on a socket opened otherwise (after writing a PROXY header, or kept paused until now). */
+  static wrap(socket: Socket): WireClient {
+    const client = new WireClient(socket);
+    socket.resume();
+    return client;
+  }
+
   /** The connection now (a TLS socket after startTls). */
   get socket(): Socket {
     return this.#socket;

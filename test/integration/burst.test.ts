@@ -4,7 +4,9 @@ import { WireClient } from '../helpers/wire.js';
 
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startStack();
+  // One mailbox, a thousand sessions: far past Exchange's own limit, so the per-mailbox cap is
+  // off here (mailbox-limits.test.ts tests it).
+  stack = await startStack({ config: { upstream: { maxSessionsPerMailbox: { imap: 0 } } } });
 });
 afterAll(() => stack?.close());
 

@@ -99,6 +99,29 @@ describe('fake Exchange SMTP submission', () => {
     wire.close();
   });
 
+  it('answers the end of a message late when told to, with the message already delivered', async () => {
+    const wire = await secured();
+    await ehlo(wire);
+    wire.send(`AUTH XOAUTH2 ${xoauth2(SENDER, token)}\r\n`);
+    expect(await wire.line()).toBe('235 2.7.0 Authentication successful');
+    const before = sandbox.messages(RECIPIENT).length;
+    sandbox.controls.smtpDataReplyDelayMs = 300;
+    try {
+      wire.send(`MAIL FROM:<${SENDER}>\r\nRCPT TO:<${RECIPIENT}>\r\nDATA\r\n`);
+      await wire.until(/^354 /);
+      const sent = Date.now();
+      wire.send('Subject: slow\r\n\r\nx\r\n.\r\n');
+      const answer = wire.line();
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      expect(sandbox.messages(RECIPIENT)).toHaveLength(before + 1);
+      expect(await answer).toMatch(/^250 2\.6\.0 /);
+      expect(Date.now() - sent).toBeGreaterThanOrEqual(290);
+    } finally {
+      sandbox.controls.smtpDataReplyDelayMs = 0;
+    }
+    wire.close();
+  });
+
   it('drops every open connection on dropConnections()', async () => {
     const wire = await secured();
     const imap = await WireClient.open(sandbox.imap.port, { tls: true, ca: sandbox.caPem });

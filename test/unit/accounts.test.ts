@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AccountDirectory } from '../../src/accounts.js';
 import type { AccountConfig } from '../../src/config/types.js';
+import { PasswordCheckQueue } from '../../src/password-check-queue.js';
 import { hashPassword, isPasswordHash, verifyPassword } from '../../src/password-hash.js';
 import { Secret } from '../../src/secret.js';
 import { FAST_HASH_PARAMS } from '../helpers/config.js';
@@ -10,7 +11,7 @@ async function directory(): Promise<AccountDirectory> {
     hashPassword(new Secret(password), FAST_HASH_PARAMS).then((passwordHash): [string, AccountConfig] => [
       username.toLowerCase(), { username, passwordHash, mailbox: 'invoices@contoso.com', app: 'contoso', protocols },
     ]);
-  return new AccountDirectory(new Map(await Promise.all([account('Talend', 'right password'), account('scanner', 'scan', ['smtp'])])));
+  return new AccountDirectory(new Map(await Promise.all([account('Talend', 'right password'), account('scanner', 'scan', ['smtp'])])), new PasswordCheckQueue(2, 10, 10));
 }
 
 const login = (username: string, password: string, authzid?: string) => ({ username, password: new Secret(password), ...(authzid ? { authzid } : {}) });

@@ -57,6 +57,29 @@ describe('config validation', () => {
     ]));
   });
 
+  it('takes the connection limits, with defaults that let 1,000 clients of one host in at once', () => {
+    expect(validateConfig(minimalConfig(), tempDir()).clients).toMatchObject({ maxConnections: 4000, maxConnectionsPerAddress: 1000 });
+    expect(validateConfig(minimalConfig({ clients: { maxConnections: 50, maxConnectionsPerAddress: 0 } }), tempDir()).clients).toMatchObject({ maxConnections: 50, maxConnectionsPerAddress: 0 });
+    expect(problems(minimalConfig({ clients: { maxConnections: 0, maxConnectionsPerAddress: -1 } }))).toEqual([
+      'clients.maxConnections: must be a positive whole number',
+      'clients.maxConnectionsPerAddress: must be a positive whole number',
+    ]);
+  });
+
+  it('takes a PROXY protocol list of trusted balancers, and refuses what is not an address or range', () => {
+    const config = validateConfig(minimalConfig({ listeners: [{ protocol: 'imap', port: 1143, proxyProtocol: ['10.0.0.0/24', '192.0.2.10', '2001:db8::/32'] }] }), tempDir());
+    expect(config.listeners[0]!.proxyProtocol).toEqual(['10.0.0.0/24', '192.0.2.10', '2001:db8::/32']);
+    expect(problems(minimalConfig({ listeners: [{ protocol: 'imap', port: 1143, proxyProtocol: ['10.0.0.0/33', 'lb.example', '::1/129', '10.0.0.1/8/1', 7] }] }))).toEqual([
+      'listeners[0].proxyProtocol[0]: "10.0.0.0/33" is not an IP address or CIDR range',
+      'listeners[0].proxyProtocol[1]: "lb.example" is not an IP address or CIDR range',
+      'listeners[0].proxyProtocol[2]: "::1/129" is not an IP address or CIDR range',
+      'listeners[0].proxyProtocol[3]: "10.0.0.1/8/1" is not an IP address or CIDR range',
+      'listeners[0].proxyProtocol[4]: 7 is not an IP address or CIDR range',
+    ]);
+    expect(problems(minimalConfig({ listeners: [{ protocol: 'imap', port: 1143, proxyProtocol: [] }] }))).toEqual(['listeners[0].proxyProtocol: is an empty list, so no balancer could send a header']);
+    expect(problems(minimalConfig({ listeners: [{ protocol: 'imap', port: 1143, proxyProtocol: true }] }))).toEqual(['listeners[0].proxyProtocol: must be a list of addresses']);
+  });
+
   it('says how to fix a problem in the error message', () => {
     expect(() => validateConfig(minimalConfig({ accounts: { a: { passwordHash: 'x', mailbox: 'a@b.c', app: 'contoso' } } }), tempDir()))
       .toThrow(/accounts\.a\.passwordHash: .* Fix: run "o365-mail-proxy hash-password"/);
@@ -77,6 +100,21 @@ describe('config validation', () => {
   it('requires a local certificate when a listener uses TLS', () => {
     expect(problems(minimalConfig({ listeners: [{ protocol: 'pop3', port: 1995, tls: 'implicit' }] })))
       .toEqual([expect.stringMatching(/^tls: a listener uses TLS but no local certificate/)]);
+  });
+
+  it('caps upstream sessions per mailbox below Exchange\'s limits by default, and checks the shape', () => {
+    const { upstream } = validateConfig(minimalConfig(), tempDir());
+    expect(upstream).toMatchObject({ maxSessionsPerMailbox: { imap: 16, pop3: 16, smtp: 3 }, sessionWaitMs: 5000, maxWaitingPerMailbox: 50, throttleBackoffMs: 60_000 });
+    const off = validateConfig(minimalConfig({ upstream: { maxSessionsPerMailbox: { smtp: 0 }, maxWaitingPerMailbox: 0 } }), tempDir()).upstream;
+    expect(off).toMatchObject({ maxSessionsPerMailbox: { imap: 16, pop3: 16, smtp: 0 }, maxWaitingPerMailbox: 0 });
+    expect(problems(minimalConfig({ upstream: { maxSessionsPerMailbox: 16, sessionWaitMs: 0 } }))).toEqual([
+      'upstream.maxSessionsPerMailbox: must be an object with a number per protocol',
+      'upstream.sessionWaitMs: must be a positive whole number',
+    ]);
+    expect(problems(minimalConfig({ upstream: { maxSessionsPerMailbox: { imap: -1, http: 2 } } }))).toEqual([
+      'upstream.maxSessionsPerMailbox.http: is not a known setting',
+      'upstream.maxSessionsPerMailbox.imap: must be a positive whole number',
+    ]);
   });
 
   it('rejects two listeners on one port and duplicate usernames differing in case', () => {

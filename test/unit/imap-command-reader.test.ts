@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ImapCommandReader, tokenText, type ImapReaderEvent } from '../../src/protocols/imap/command-reader.js';
 
 function read(...chunks: string[]): ImapReaderEvent[] {
-  const reader = new ImapCommandReader({ maxLineBytes: 200, maxLiteralBytes: 64 });
+  const reader = new ImapCommandReader({ maxLineBytes: 200, maxLiteralBytes: 64, maxCommandBytes: 1000 });
   const events: ImapReaderEvent[] = [];
   for (const chunk of chunks) {
     reader.push(Buffer.from(chunk, 'utf8'));
@@ -90,5 +90,41 @@ describe('IMAP command reader', () => {
     expect(reader.next()).toMatchObject({ type: 'command', command: { name: 'AUTHENTICATE' } });
     expect(reader.nextLine()).toEqual({ type: 'line', line: Buffer.from('AGFsaWNlAHB3') });
     expect(reader.takeRemaining().toString()).toBe('b SELECT INBOX\r\n');
+  });
+});
+
+describe('IMAP command reader bounds a whole command', () => {
+  function drain(reader: ImapCommandReader): ImapReaderEvent[] {
+    const events: ImapReaderEvent[] = [];
+    for (let event = reader.next(); event; event = reader.next()) events.push(event);
+    return events;
+  }
+
+  it('closes on a LOGIN chained from many small non-synchronizing literals', () => {
+    const reader = new ImapCommandReader({ maxLineBytes: 200, maxLiteralBytes: 64, maxCommandBytes: 1000 });
+    const events: ImapReaderEvent[] = [];
+    reader.push(Buffer.from('a LOGIN {1+}\r\n'));
+    // Each link is 7 bytes: far below every per-line and per-literal limit.
+    for (let i = 0; i < 1000 && !events.some((e) => e.type === 'error'); i++) {
+      reader.push(Buffer.from('x {1+}\r\n'));
+      events.push(...drain(reader));
+    }
+    expect(events).toEqual([{ type: 'error', tag: 'a', message: 'Command too long.', fatal: true }]);
+    expect(reader.takeRemaining().length).toBe(0);
+  });
+
+  it('refuses a synchronizing literal that would pass the command limit, and stays in step', () => {
+    const reader = new ImapCommandReader({ maxLineBytes: 200, maxLiteralBytes: 64, maxCommandBytes: 100 });
+    reader.push(Buffer.from(`a LOGIN {60+}\r\n${'u'.repeat(60)} {60}\r\nb NOOP\r\n`));
+    expect(drain(reader)).toEqual([
+      { type: 'error', tag: 'a', message: 'Command too long.', fatal: false },
+      { type: 'command', command: { tag: 'b', name: 'NOOP', args: [] } },
+    ]);
+  });
+
+  it('treats a long line as fatal even when its CRLF arrived with it', () => {
+    const reader = new ImapCommandReader({ maxLineBytes: 200, maxLiteralBytes: 64, maxCommandBytes: 1000 });
+    reader.push(Buffer.from(`a LOGIN ${'x'.repeat(300)} y\r\n`));
+    expect(drain(reader)).toEqual([{ type: 'error', message: 'Line too long.', fatal: true }]);
   });
 });

@@ -33,17 +33,24 @@ export type ImapReaderEvent =
 export interface ImapReaderLimits {
   maxLineBytes: number;
   maxLiteralBytes: number;
+  /**
+   * All of one command: its lines and all its literals. Without it, a command chained from
+   * non-synchronizing literals (`{1+}` repeated) grows without bound while each part is small.
+   */
+  maxCommandBytes: number;
 }
 
 const LITERAL_SUFFIX = /\{(\d{1,10})(\+?)\}$/;
 const CRLF = Buffer.from('\r\n');
-const DEFAULT_LIMITS: ImapReaderLimits = { maxLineBytes: 8192, maxLiteralBytes: 65536 };
+const DEFAULT_LIMITS: ImapReaderLimits = { maxLineBytes: 8192, maxLiteralBytes: 65536, maxCommandBytes: 65536 };
 
 export class ImapCommandReader {
   #buffer: Buffer = Buffer.alloc(0);
   /** Parts of the command being assembled: line text (latin1, literal marker removed) and literals. */
   #parts: Array<string | Buffer> = [];
   #literalBytes = 0;
+  /** Bytes taken so far by the command being assembled (lines with CRLF, literals). */
+  #commandBytes = 0;
   readonly #limits: ImapReaderLimits;
 
   constructor(limits: Partial<ImapReaderLimits> = {}) {
@@ -66,12 +73,13 @@ export class ImapCommandReader {
     this.#buffer = Buffer.alloc(0);
     this.#parts = [];
     this.#literalBytes = 0;
+    this.#commandBytes = 0;
   }
 
   /** Next raw line (SASL continuation), or undefined if no complete line is buffered. */
   nextLine(): ImapReaderEvent | undefined {
     const end = this.#buffer.indexOf(CRLF);
-    if (end === -1) return this.#overlongLine();
+    if (end === -1 || end > this.#limits.maxLineBytes) return this.#overlongLine(end);
     const line = this.#buffer.subarray(0, end);
     this.#buffer = this.#buffer.subarray(end + 2);
     return { type: 'line', line };
@@ -87,33 +95,41 @@ export class ImapCommandReader {
         this.#literalBytes = 0;
       }
       const end = this.#buffer.indexOf(CRLF);
-      if (end === -1) return this.#overlongLine();
+      if (end === -1 || end > this.#limits.maxLineBytes) return this.#overlongLine(end);
       const text = this.#buffer.subarray(0, end).toString('latin1');
       this.#buffer = this.#buffer.subarray(end + 2);
+      this.#commandBytes += end + 2;
 
       const literal = LITERAL_SUFFIX.exec(text);
       if (!literal) {
         const parts = [...this.#parts, text];
         this.#parts = [];
+        this.#commandBytes = 0;
         return parseCommand(parts);
       }
       const size = Number(literal[1]);
       const synchronizing = literal[2] !== '+';
       this.#parts.push(text.slice(0, literal.index));
-      if (size > this.#limits.maxLiteralBytes) {
+      if (size > this.#limits.maxLiteralBytes || this.#commandBytes + size > this.#limits.maxCommandBytes) {
         const tag = tagOf(this.#parts);
         this.#parts = [];
-        // A synchronizing literal was not sent yet, so the stream is still in step.
-        return { type: 'error', tag, message: 'Literal too large.', fatal: !synchronizing };
+        this.#commandBytes = 0;
+        const message = size > this.#limits.maxLiteralBytes ? 'Literal too large.' : 'Command too long.';
+        // A synchronizing literal was not sent yet, so the stream is still in step; the octets
+        // of a non-synchronizing one are on their way and cannot be told from commands.
+        if (!synchronizing) this.reset();
+        return { type: 'error', tag, message, fatal: !synchronizing };
       }
+      this.#commandBytes += size;
       this.#literalBytes = size;
       if (size === 0) this.#parts.push(Buffer.alloc(0));
       if (synchronizing && size > 0) return { type: 'continue' };
     }
   }
 
-  #overlongLine(): ImapReaderEvent | undefined {
-    if (this.#buffer.length <= this.#limits.maxLineBytes) return undefined;
+  /** Waits for the rest of a line, unless the line (ended at `end`, or not yet) is too long already. */
+  #overlongLine(end: number): ImapReaderEvent | undefined {
+    if ((end === -1 ? this.#buffer.length : end) <= this.#limits.maxLineBytes) return undefined;
     this.reset();
     return { type: 'error', message: 'Line too long.', fatal: true };
   }

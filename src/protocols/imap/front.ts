@@ -37,6 +37,10 @@ export class ImapFront extends LineFront<ImapUpstreamSession> {
     return '* BYE o365-mail-proxy is shutting down.';
   }
 
+  protected tooManyFailuresGoodbye(): string {
+    return '* BYE Too many failed logins.';
+  }
+
   protected idleGoodbye(): string {
     return '* BYE Disconnected for inactivity.';
   }
@@ -50,7 +54,7 @@ export class ImapFront extends LineFront<ImapUpstreamSession> {
   }
 
   protected process(): void {
-    while (this.state === 'command' || this.state === 'sasl') {
+    while (this.readyForCommand) {
       const event = this.state === 'sasl' ? this.#reader.nextLine() : this.#reader.next();
       if (!event) return;
       this.#handle(event);

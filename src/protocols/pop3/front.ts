@@ -36,6 +36,11 @@ export class Pop3Front extends LineFront<UpstreamSession> {
     return undefined;
   }
 
+  /** The -ERR to the last failed login is the last line; the connection closes after it. */
+  protected tooManyFailuresGoodbye(): undefined {
+    return undefined;
+  }
+
   protected idleGoodbye(): string {
     return '-ERR Disconnected for inactivity.';
   }
@@ -49,7 +54,7 @@ export class Pop3Front extends LineFront<UpstreamSession> {
   }
 
   protected process(): void {
-    while (this.state === 'command' || this.state === 'sasl') {
+    while (this.readyForCommand) {
       let line: Buffer | undefined;
       try {
         line = this.#lines.nextLine();

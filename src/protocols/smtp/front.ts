@@ -6,10 +6,13 @@ import type { ProxyContext } from '../../context.js';
 import { login, type UpstreamLogin } from '../../login.js';
 import { Secret } from '../../secret.js';
 import { UpstreamError } from '../../upstream/errors.js';
+import { noticeThrottling } from '../../upstream/mailbox-limits.js';
 import { SmtpUpstream } from '../../upstream/smtp-client.js';
 import { newSessionId } from '../session.js';
-import { ClientSockets } from './client-sockets.js';
-import type { SmtpReply } from './reply.js';
+import type { ClientSockets } from './client-sockets.js';
+import { readDataFaithfully } from './data-reader.js';
+import { formatReply, type SmtpReply } from './reply.js';
+import { GOODBYE, SmtpShutdown } from './shutdown.js';
 
 /** Per-client state beside smtp-server's session object. */
 interface RelaySession {
@@ -17,6 +20,11 @@ interface RelaySession {
   ctx: ProxyContext;
   log: Logger;
   started: number;
+  /**
+   * Aborted when the client is gone: a login still waiting gives up, and an upstream session
+   * opened from now on is not wanted.
+   */
+  left: AbortController;
   /** The client's TCP connection, for its byte counters. */
   socket?: Socket;
   account?: AccountConfig;
@@ -24,6 +32,10 @@ interface RelaySession {
   openUpstream?: () => Promise<SmtpUpstream>;
   /** A MAIL was accepted upstream and not finished by DATA: reset it before the next MAIL. */
   transactionOpen: boolean;
+  /** A step (AUTH, MAIL, RCPT, DATA) waits for the upstream. */
+  busy: boolean;
+  /** Logins refused on this connection (wrong password, unknown user, lockout). */
+  failedLogins: number;
   messages: number;
   /** Text of the upstream's last reply, passed on as the text of the final 250 for DATA. */
   lastReplyText?: string;
@@ -42,19 +54,28 @@ function relayed(answer: SmtpReply): Error & { responseCode: number } {
 /** smtp-server closes the client connection after any 421, as RFC 5321 wants. */
 const UPSTREAM_LOST = () => reply(421, '4.4.2 Connection to the mail server was lost, try again');
 
+export type SmtpFront = SMTPServer & {
+  /**
+   * Stops accepting and closes every session, giving transactions in progress `graceMs` to
+   * finish; a message whose end went to Exchange always gets Exchange's verdict (shutdown.ts).
+   * Use this, not close().
+   */
+  shutdown(graceMs: number): Promise<void>;
+};
+
 /**
  * The SMTP front: nodemailer's smtp-server speaks SMTP to the client (EHLO, STARTTLS, AUTH
  * PLAIN/LOGIN, DATA parsing); its hooks relay each step upstream as it happens, so the client
  * gets Exchange's own verdict for MAIL, each RCPT and the message. A message is acknowledged
  * only after Exchange acknowledged it; nothing is queued.
  */
-export function createSmtpFront(currentContext: () => ProxyContext, listener: ListenerConfig, baseLog: Logger, onSession: (delta: 1 | -1) => void): SMTPServer {
+export function createSmtpFront(currentContext: () => ProxyContext, listener: ListenerConfig, baseLog: Logger, onSession: (delta: 1 | -1) => void, clientSockets: ClientSockets): SmtpFront {
   const sessions = new Map<string, RelaySession>();
   const state = (session: SMTPServerSession) => sessions.get(session.id)!;
   const plain = listener.tls === 'none';
   const localTls = currentContext().config.tls;
   const tlsKeys = localTls && !plain ? { key: localTls.key.reveal(), cert: localTls.cert } : {};
-  const clientSockets = new ClientSockets();
+  readDataFaithfully();
 
   const server = new SMTPServer({
     ...tlsKeys,
@@ -72,13 +93,14 @@ export function createSmtpFront(currentContext: () => ProxyContext, listener: Li
     logger: false,
     // A silent client is told 421 and closed; smtp-server does not count time it waits for us.
     socketTimeout: currentContext().config.clients.idleTimeoutMs,
-    // On shutdown, sessions get this long to finish before they are cut.
-    closeTimeout: 5000,
+    // No closeTimeout: shutdown is SmtpShutdown's, smtp-server's close() is never called.
 
     onConnect(session, callback) {
+      // A TLS handshake that was under way when the shutdown began.
+      if (shutdown.stopping) return callback(reply(421, GOODBYE));
       const log = baseLog.child({ sid: newSessionId(), proto: 'smtp', client: `${session.remoteAddress}:${session.remotePort}` });
-      const socket = clientSockets.take(session.remoteAddress, session.remotePort);
-      sessions.set(session.id, { ctx: currentContext(), log, started: Date.now(), socket, transactionOpen: false, messages: 0 });
+      const socket = clientSockets.take(session.id);
+      sessions.set(session.id, { ctx: currentContext(), log, started: Date.now(), left: new AbortController(), socket, transactionOpen: false, busy: false, failedLogins: 0, messages: 0 });
       onSession(1);
       log.info({ event: 'connect', tls: session.secure }, 'client connected');
       callback();
@@ -88,11 +110,25 @@ export function createSmtpFront(currentContext: () => ProxyContext, listener: Li
       const relay = state(session);
       const { ctx } = relay;
       if (relay.account) return callback(reply(503, '5.5.1 Already authenticated'));
-      const attempt = { credentials: { username: auth.username ?? '', password: new Secret(auth.password ?? '') }, protocol: 'smtp' as const, clientAddress: session.remoteAddress };
-      const open: UpstreamLogin<SmtpUpstream> = (account, token) =>
-        SmtpUpstream.open(ctx.connector, ctx.config.upstream.smtp, account.mailbox, token.token, ctx.config.upstream.loginTimeoutMs);
-      login(ctx, attempt, relay.log, open).then((outcome) => {
+      const attempt = { credentials: { username: auth.username ?? '', password: new Secret(auth.password ?? '') }, protocol: 'smtp' as const, clientAddress: session.remoteAddress, previousFailures: relay.failedLogins, signal: relay.left.signal };
+      const open: UpstreamLogin<SmtpUpstream> = async (account, token) => {
+        const upstream = await SmtpUpstream.open(ctx.connector, ctx.config.upstream.smtp, account.mailbox, token.token, ctx.config.upstream.loginTimeoutMs);
+        // Exchange throttles submissions with 4xx replies to MAIL, RCPT or DATA too.
+        const log = relay.log.child({ mailbox: account.mailbox });
+        upstream.onReply = (answer) => void noticeThrottling(ctx, account.mailbox, 'smtp', formatReply(answer), log);
+        return upstream;
+      };
+      whileBusy(session, relay, () => login(ctx, attempt, relay.log, open)).then((outcome) => {
+        if (outcome.ok && relay.left.signal.aborted) {
+          // The client left (or was told goodbye) during the login: nobody will use this one.
+          void outcome.upstream.quit();
+          return;
+        }
         if (!outcome.ok) {
+          if (outcome.kind === 'denied' && ++relay.failedLogins >= ctx.config.clients.maxLoginAttemptsPerConnection) {
+            // smtp-server closes the connection after a 421.
+            return callback(reply(421, '4.7.0 Too many failed logins, closing connection'));
+          }
           if (outcome.kind === 'denied') return callback(reply(535, '5.7.8 Authentication credentials invalid'));
           if (outcome.kind === 'temporary') return callback(reply(454, `4.7.0 ${outcome.reason}`));
           return callback(reply(535, `5.7.8 ${outcome.reason}`));
@@ -112,7 +148,8 @@ export function createSmtpFront(currentContext: () => ProxyContext, listener: Li
     onMailFrom(address: SMTPServerAddress, session, callback) {
       const relay = state(session);
       if (!relay.account) return callback(reply(530, '5.7.0 Authentication required'));
-      relayStep(relay, async (upstream) => {
+      if (shutdown.stopping) return callback(reply(421, GOODBYE));
+      whileBusy(session, relay, () => relayStep(relay, async (upstream) => {
         if (relay.transactionOpen) {
           relay.transactionOpen = false;
           await upstream.command('RSET');
@@ -120,16 +157,17 @@ export function createSmtpFront(currentContext: () => ProxyContext, listener: Li
         const answer = await upstream.command(`MAIL FROM:<${address.address}>${params(address)}`);
         relay.transactionOpen = answer.code < 300;
         return answer;
-      }, true).then(callback, callback);
+      }, true)).then(callback, callback);
     },
 
     onRcptTo(address: SMTPServerAddress, session, callback) {
-      relayStep(state(session), (upstream) => upstream.command(`RCPT TO:<${address.address}>${params(address)}`), false).then(callback, callback);
+      const relay = state(session);
+      whileBusy(session, relay, () => relayStep(relay, (upstream) => upstream.command(`RCPT TO:<${address.address}>${params(address)}`), false)).then(callback, callback);
     },
 
     onData(stream: SMTPServerDataStream, session, callback) {
       const relay = state(session);
-      relayStep(relay, async (upstream) => {
+      whileBusy(session, relay, () => relayStep(relay, async (upstream) => {
         const answer = await upstream.data(stream);
         relay.transactionOpen = false;
         if (answer.code < 300) {
@@ -139,7 +177,7 @@ export function createSmtpFront(currentContext: () => ProxyContext, listener: Li
           relay.log.info({ event: 'smtp.message-refused', code: answer.code }, 'message refused upstream');
         }
         return answer;
-      }, false).then(
+      }, false)).then(
         (error) => {
           // smtp-server answers only after the stream ended; make sure it does.
           if (!stream.readableEnded) stream.resume();
@@ -154,6 +192,8 @@ export function createSmtpFront(currentContext: () => ProxyContext, listener: Li
       const relay = sessions.get(session.id);
       if (!relay) return;
       sessions.delete(session.id);
+      relay.left.abort();
+      shutdown.sessionClosed();
       onSession(-1);
       void relay.upstream?.quit();
       const bytesFromClient = relay.socket?.bytesRead ?? 0;
@@ -163,8 +203,18 @@ export function createSmtpFront(currentContext: () => ProxyContext, listener: Li
       relay.log.info({ event: 'close', loggedIn: Boolean(relay.account), messages: relay.messages, bytesFromClient, bytesToClient, durationMs: Date.now() - relay.started }, 'session closed');
     },
   });
-  clientSockets.watch(server.server);
-  return server;
+  const shutdown = new SmtpShutdown(server, sessions);
+
+  /** Runs one step with the session marked busy; a shutdown may say goodbye once it is answered. */
+  function whileBusy<T>(session: SMTPServerSession, relay: RelaySession, step: () => Promise<T>): Promise<T> {
+    relay.busy = true;
+    return step().finally(() => {
+      relay.busy = false;
+      shutdown.afterStep(session.id);
+    });
+  }
+
+  return Object.assign(server, { shutdown: (graceMs: number) => shutdown.stop(graceMs) });
 }
 
 /**
@@ -182,7 +232,14 @@ async function relayStep(relay: RelaySession, step: (upstream: SmtpUpstream) => 
       }
       relay.log.info({ event: 'upstream.reconnect' }, 'upstream SMTP session was closed; opening a new one');
       relay.transactionOpen = false;
+      // Closed for good, so that its place among the mailbox's sessions is free for the new one.
+      relay.upstream?.close();
       relay.upstream = await relay.openUpstream();
+      if (relay.left.signal.aborted) {
+        // The client left during the reconnect; onClose could not quit this one.
+        void relay.upstream.quit();
+        return UPSTREAM_LOST();
+      }
     }
     const answer = await step(relay.upstream);
     relay.lastReplyText = answer.lines.join(' ').trim();

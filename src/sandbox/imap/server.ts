@@ -6,6 +6,7 @@ import { ImapSession, type ImapContext } from './session.js';
 export function createImapServer(tls: { cert: string; key: string }, connections: Set<Connection>, ctx: ImapContext): Server {
   const server = createServer({ cert: tls.cert, key: tls.key }, (socket) => {
     const conn = new Connection(socket, connections);
+    ctx.stats.imapConnections++;
     new ImapSession(conn, ctx).run().catch(() => conn.destroy());
   });
   // A client that fails the handshake (wrong CA, plain text) is its own problem, not a crash.

@@ -1,6 +1,7 @@
 // One IMAP connection to the sandbox's Exchange: reads commands (with literals), enforces
 // the IMAP states, logs in with XOAUTH2 only, and ends the session when the token expires.
 import { serverId } from '../exchange/identity.js';
+import { takeSession, throttledText } from '../exchange/limits.js';
 import { checkXoauth2, errorChallenge, type TokenCheckContext } from '../exchange/token-check.js';
 import type { Mailbox } from '../mail-store.js';
 import type { Connection } from '../net/connection.js';
@@ -43,6 +44,8 @@ export class ImapSession implements SessionState {
   #expired = false;
   #finished = false;
   #expiryTimer: NodeJS.Timeout | undefined;
+  /** Gives back this session's place among the mailbox's sessions. */
+  #releaseSession: (() => void) | undefined;
 
   constructor(readonly conn: Connection, private readonly ctx: ImapContext) {}
 
@@ -82,6 +85,7 @@ export class ImapSession implements SessionState {
       }
       if (this.#finished) this.conn.end();
     } finally {
+      this.#releaseSession?.();
       clearTimeout(this.#expiryTimer);
       this.#selected?.close();
       if (!this.conn.ending) this.conn.destroy();
@@ -198,10 +202,23 @@ export class ImapSession implements SessionState {
       }
       return 'NO AUTHENTICATE failed.';
     }
-    this.ctx.stats.imapLogins++;
+    if (verdict.kind === 'ok') {
+      const throttled = throttledText(verdict.mailbox);
+      if (throttled) {
+        await this.conn.send(`${command.tag} BAD ${throttled}\r\n`);
+        this.conn.end('* BYE Connection closed. 14\r\n');
+        return null;
+      }
+      this.#releaseSession = takeSession(verdict.mailbox, 'imap', this.ctx.controls.sessionLimitPerMailbox);
+    }
     this.#state = 'authenticated';
-    if (verdict.kind === 'ok') this.#mailbox = verdict.mailbox;
-    else this.#notConnected = true;
+    if (verdict.kind === 'ok' && this.#releaseSession) {
+      this.ctx.stats.imapLogins++;
+      this.#mailbox = verdict.mailbox;
+    } else {
+      // No permission on the mailbox, or too many sessions on it: Exchange's half-open session.
+      this.#notConnected = true;
+    }
     this.#scheduleExpiry(verdict.expiresAt);
     return 'OK AUTHENTICATE completed.';
   }

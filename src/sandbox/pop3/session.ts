@@ -1,6 +1,7 @@
 // One POP3 connection to the sandbox's Exchange (RFC 1939, RFC 5034 AUTH): XOAUTH2 login
 // only, then the INBOX as a maildrop; deletions are applied on QUIT.
 import { serverId } from '../exchange/identity.js';
+import { takeSession, throttledText } from '../exchange/limits.js';
 import { checkXoauth2, errorChallenge, type TokenCheckContext } from '../exchange/token-check.js';
 import type { Folder, StoredMessage } from '../mail-store.js';
 import type { Connection } from '../net/connection.js';
@@ -31,6 +32,8 @@ interface Maildrop {
 export class Pop3Session {
   #maildrop: Maildrop | undefined;
   #userGiven = false;
+  /** Gives back this session's place among the mailbox's sessions. */
+  #releaseSession: (() => void) | undefined;
 
   constructor(private readonly conn: Connection, private readonly ctx: Pop3Context) {}
 
@@ -48,6 +51,7 @@ export class Pop3Session {
         if (!(await this.#command(verb.toUpperCase(), args))) break;
       }
     } finally {
+      this.#releaseSession?.();
       if (!this.conn.ending) this.conn.destroy();
     }
   }
@@ -118,6 +122,14 @@ export class Pop3Session {
       }
       return this.#reply(AUTH_FAILED);
     }
+    const throttled = throttledText(verdict.mailbox);
+    if (throttled) {
+      this.conn.end(`-ERR ${throttled}\r\n`);
+      return false;
+    }
+    this.#releaseSession = takeSession(verdict.mailbox, 'pop3', this.ctx.controls.sessionLimitPerMailbox);
+    // Past the limit the connection is just closed.
+    if (!this.#releaseSession) return false;
     this.ctx.stats.pop3Logins++;
     const folder = verdict.mailbox.inbox;
     this.#maildrop = { folder, messages: [...folder.messages], deleted: new Set() };

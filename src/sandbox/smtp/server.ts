@@ -6,6 +6,7 @@ import { SmtpSession, type SmtpContext } from './session.js';
 export function createSmtpServer(connections: Set<Connection>, ctx: SmtpContext): Server {
   return createServer((socket) => {
     const conn = new Connection(socket, connections);
+    ctx.stats.smtpConnections++;
     new SmtpSession(conn, ctx).run().catch(() => conn.destroy());
   });
 }

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { SecureContext } from 'node:tls';
 import { SERVER_NAME, smtpDate } from '../exchange/identity.js';
+import { takeSession, throttledText } from '../exchange/limits.js';
 import { checkXoauth2, errorChallenge, type TokenCheckContext } from '../exchange/token-check.js';
 import type { Mailbox } from '../mail-store.js';
 import type { Connection } from '../net/connection.js';
@@ -41,6 +42,8 @@ export class SmtpSession {
   #greeted = false;
   #mailbox: Mailbox | undefined;
   #transaction: Transaction | undefined;
+  /** Gives back this session's place among the mailbox's sessions. */
+  #releaseSession: (() => void) | undefined;
 
   constructor(private readonly conn: Connection, private readonly ctx: SmtpContext) {}
 
@@ -60,6 +63,7 @@ export class SmtpSession {
         if (!(await this.#command(verb, rest))) break;
       }
     } finally {
+      this.#releaseSession?.();
       if (!this.conn.ending) this.conn.destroy();
     }
   }
@@ -177,15 +181,24 @@ export class SmtpSession {
       if (verdict.kind === 'not-connected') return this.#reply('430 4.2.0 STOREDRV; mailbox logon failure');
       return this.#reply(`535 5.7.3 Authentication unsuccessful [${SERVER_NAME}]`);
     }
+    if (throttledText(verdict.mailbox)) return this.#reply(this.#busy());
+    this.#releaseSession = takeSession(verdict.mailbox, 'smtp', this.ctx.controls.sessionLimitPerMailbox);
+    if (!this.#releaseSession) return this.#reply(`432 4.3.2 Concurrent connections limit exceeded. Visit https://aka.ms/concurrent_sending for more information. [Hostname=${SERVER_NAME}]`);
     this.ctx.stats.smtpLogins++;
     this.#mailbox = verdict.mailbox;
     return this.#reply('235 2.7.0 Authentication successful');
+  }
+
+  /** Exchange names no time here, and says it like its front door does to a busy sender. */
+  #busy(): string {
+    return `451 4.7.500 Server busy. Please try again later from [${this.conn.remoteAddress.replace(/^::ffff:/, '')}]. (S77719)`;
   }
 
   async #mail(rest: string): Promise<boolean> {
     if (!this.#greeted) return this.#reply('503 5.5.2 Send hello first');
     if (!this.#mailbox) return this.#reply(`530 5.7.57 Client not authenticated to send mail. [${SERVER_NAME}]`);
     if (this.#transaction) return this.#reply('503 5.5.2 Sender already specified');
+    if (throttledText(this.#mailbox)) return this.#reply(this.#busy());
     const match = /^FROM:\s*<([^<>]*)>((?:\s+\S+)*)\s*$/i.exec(rest) ?? /^FROM:\s*([^\s<>]+)((?:\s+\S+)*)\s*$/i.exec(rest);
     if (!match) return this.#reply('501 5.5.4 Invalid arguments');
     const size = /\bSIZE=(\d+)/i.exec(match[2] ?? '');
@@ -272,16 +285,23 @@ export class SmtpSession {
     return this.#finish(Buffer.concat(transaction.chunks, transaction.size));
   }
 
-  /** Ends the transaction: refuse, or deliver to every local recipient. */
+  /** Ends the transaction: refuse, or deliver to every local recipient; then answers (late, if told to). */
   async #finish(message: Buffer | undefined): Promise<true> {
+    const verdict = this.#deliver(message);
+    const delay = this.ctx.controls.smtpDataReplyDelayMs;
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    return this.#reply(verdict);
+  }
+
+  #deliver(message: Buffer | undefined): string {
     const transaction = this.#transaction!;
     this.#transaction = undefined;
-    if (!message) return this.#reply('552 5.3.4 Message size exceeds fixed maximum message size');
+    if (!message) return '552 5.3.4 Message size exceeds fixed maximum message size';
     if (transaction.from.toLowerCase() !== this.#mailbox!.address.toLowerCase()) {
-      return this.#reply('550 5.7.60 SMTP; Client does not have permissions to send as this sender');
+      return '550 5.7.60 SMTP; Client does not have permissions to send as this sender';
     }
     for (const mailbox of transaction.deliverTo) mailbox.inbox.append(message);
     const internalId = randomBytes(6).readUIntBE(0, 6);
-    return this.#reply(`250 2.6.0 ${messageId(message)} [InternalId=${internalId}, Hostname=${SERVER_NAME}] Queued mail for delivery`);
+    return `250 2.6.0 ${messageId(message)} [InternalId=${internalId}, Hostname=${SERVER_NAME}] Queued mail for delivery`;
   }
 }
