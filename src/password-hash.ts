@@ -31,7 +31,9 @@ export async function verifyPassword(password: Secret, stored: string): Promise<
   const parsed = parse(stored);
   if (!parsed) return false;
   const actual = await derive(password.reveal(), parsed.salt, parsed);
-  return actual.length === parsed.hash.length && timingSafeEqual(actual, parsed.hash);
+  // scrypt keys HMAC with the password, and HMAC pads a short key with zero bytes: "pw" and
+  // "pw\0" derive the same hash. No protocol lets a password hold a NUL, so one never matches.
+  return actual.length === parsed.hash.length && timingSafeEqual(actual, parsed.hash) && !password.reveal().includes('\0');
 }
 
 function parse(text: string) {

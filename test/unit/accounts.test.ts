@@ -25,6 +25,13 @@ describe('password hashes', () => {
     expect(await verifyPassword(new Secret('pä ss "w\\rd '), hash)).toBe(false);
   });
 
+  it('does not match the password with NULs after it (scrypt would: HMAC pads short keys with zeros)', async () => {
+    const hash = await hashPassword(new Secret('pä ss "w\\rd'), FAST_HASH_PARAMS);
+    expect(await verifyPassword(new Secret('pä ss "w\\rd\0'), hash)).toBe(false);
+    expect(await verifyPassword(new Secret('pä ss "w\\rd\0\0'), hash)).toBe(false);
+    expect(await verifyPassword(new Secret('pä ss "w\\rd'), hash)).toBe(true);
+  });
+
   it('uses a fresh salt each time', async () => {
     const password = new Secret('same');
     expect(await hashPassword(password, FAST_HASH_PARAMS)).not.toBe(await hashPassword(password, FAST_HASH_PARAMS));
