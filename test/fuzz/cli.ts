@@ -27,6 +27,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     show: { type: 'boolean', default: false },
     config: { type: 'string' },
+    'log-file': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -34,7 +35,7 @@ const { values } = parseArgs({
 if (values.help) {
   process.stdout.write(`npm run fuzz -- [--seed N] [--count INPUTS_PER_PROTOCOL] [--protocol imap,pop3,smtp] [--parallel N]
   [--heavy-every N] [--addresses N] [--max-rss-mib N] [--max-growth-mib N] [--answer-ms N] [--close-ms N]
-  [--config '{"clients":{...}}'] [--only I,J [--show]]\n`);
+  [--config '{"clients":{...}}'] [--log-file FILE] [--only I,J [--show]]\n`);
   process.exit(0);
 }
 
@@ -59,6 +60,7 @@ const options: FuzzOptions = {
   timeouts: { ...DEFAULT_TIMEOUTS, answerMs: int('answer-ms', values['answer-ms']), closeMs: int('close-ms', values['close-ms']) },
   ...(only ? { only } : {}),
   ...(values.config ? { configOverrides: JSON.parse(values.config) as Record<string, unknown> } : {}),
+  ...(values['log-file'] ? { logFile: values['log-file'] } : {}),
   onProgress: (protocol, inputs, rss) => process.stderr.write(`  ${protocol}: ${inputs.toLocaleString('en-US')} inputs, proxy RSS ${rss.toFixed(0)} MiB\n`),
 };
 

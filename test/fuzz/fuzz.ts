@@ -20,6 +20,8 @@ export interface FuzzOptions {
   only?: number[];
   /** Settings merged into the proxy's config (top-level keys replace). */
   configOverrides?: Record<string, unknown>;
+  /** Keep everything the proxy wrote (its log) in this file. */
+  logFile?: string;
   /** Called every few seconds while a protocol runs. */
   onProgress?: (protocol: Protocol, inputs: number, rssMiB: number) => void;
 }
@@ -46,7 +48,7 @@ export interface FuzzSummary {
  */
 export async function runFuzz(options: FuzzOptions): Promise<FuzzSummary> {
   const started = Date.now();
-  const proxy = await startProxyUnderTest(options.configOverrides ? { configOverrides: options.configOverrides } : {});
+  const proxy = await startProxyUnderTest({ ...(options.configOverrides ? { configOverrides: options.configOverrides } : {}), ...(options.logFile ? { logFile: options.logFile } : {}) });
   const campaigns: CampaignResult[] = [];
   const runProblems: string[] = [];
   let peakKiB = 0;

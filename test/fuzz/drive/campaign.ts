@@ -2,7 +2,7 @@ import { generateScript, type GenerateOptions } from '../generate/index.js';
 import { Rng } from '../generate/rng.js';
 import { describeScript, type Protocol, type Script } from '../generate/script.js';
 import type { DataVerdict } from '../oracle/messages.js';
-import { checkReplies } from '../oracle/replies.js';
+import { checkReplies, loggedIn } from '../oracle/replies.js';
 import { runConnection, type Outcome, type Timeouts } from './connection.js';
 import type { ProxyUnderTest } from './proxy.js';
 
@@ -50,6 +50,8 @@ const KEEP_FAILURES = 20;
 /** The oracles for one connection: time bounds (from the driver), then the replies. */
 export function connectionProblems(script: Script, outcome: Outcome): string[] {
   const problems = [...outcome.problems];
+  const success = script.inputs.some((input) => input.right) ? undefined : loggedIn(script.protocol, outcome.phases);
+  if (success) problems.push(`logged in without the right credentials: ${JSON.stringify(success.slice(0, 120))}`);
   if (script.ending !== 'unread') {
     const replies = checkReplies(script.protocol, { phases: outcome.phases, readToClose: outcome.readToClose });
     if (replies) problems.push(replies);

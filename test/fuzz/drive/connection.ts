@@ -32,6 +32,9 @@ export interface Outcome {
   data: DataVerdict[];
 }
 
+/** FUZZ_DEBUG=1: print each connection's exchange (for replaying one with --only). */
+const DEBUG = process.env.FUZZ_DEBUG === '1';
+
 /** Keeps what the proxy sent, up to this much per connection (bursts are answered at length). */
 const KEEP_BYTES = 4 * 1024 * 1024;
 
@@ -61,6 +64,8 @@ class Talk {
   #answers: string[] = [];
   /** Answers owed for what was sent in this phase (see answersOwed). */
   #owed = 0;
+  /** The last awaited answer was 354: the next DATA content input is a message. */
+  #dataOpen = false;
   #lineText = '';
   #lines = 0;
   #closed = false;
@@ -87,11 +92,14 @@ class Talk {
       const owedBefore = this.#owed;
       await this.#send(input.bytes, script.split);
       this.#sent++;
-      this.#owed += input.data ? 1 : answersOwed(script.protocol, input.bytes) ?? 1;
+      // DATA content is one message only after a 354; after a refused DATA it is lines of commands.
+      const message = input.data && this.#dataOpen;
+      this.#owed += message ? 1 : answersOwed(script.protocol, input.bytes) ?? 1;
       if (!input.await || !reading) continue;
-      const answer = await this.#answer(input, before, owedBefore);
+      const answer = await this.#answer({ ...input, data: message }, before, owedBefore);
       if (answer === false) return void this.problems.push(`no answer within ${answerMs} ms to input #${i}`);
-      if (input.data) this.#data.push({ message: decodeData(input.bytes), verdict: answer === undefined ? 'unknown' : /^2/.test(answer) ? 'accepted' : 'refused', origin: `${script.protocol} #${script.index} input #${i}` });
+      this.#dataOpen = answer !== undefined && /^354/.test(answer);
+      if (message) this.#data.push({ message: decodeData(input.bytes), verdict: answer === undefined ? 'unknown' : /^2/.test(answer) ? 'accepted' : 'refused', origin: `${script.protocol} #${script.index} input #${i} (client port ${this.#socket.localPort})` });
       if (input.tlsIf && answer !== undefined && input.tlsIf.test(answer) && !(await this.#startTls())) return;
     }
     await this.#end();
@@ -205,6 +213,7 @@ class Talk {
     const lines = this.#lineText.split('\r\n');
     this.#lineText = lines.pop()!;
     for (const line of lines) {
+      if (DEBUG) process.stderr.write(`  S: ${JSON.stringify(line.slice(0, 120))}\n`);
       // The greeting answers nothing, even when an early talker's first command crossed it.
       const greeting = this.#lines++ === 0 && this.#phases.length === 1;
       if (!greeting && isAnswerEnd(this.script.protocol, line)) this.#answers.push(line);
@@ -214,6 +223,7 @@ class Talk {
 
   /** Writes an input, in random pieces one event-loop turn apart when `split`. */
   async #send(bytes: Buffer, split: boolean): Promise<void> {
+    if (DEBUG) process.stderr.write(`  C: ${JSON.stringify(bytes.toString('latin1').slice(0, 200))}\n`);
     this.#phases[this.#phases.length - 1]!.sent.push(bytes);
     if (!split || bytes.length > 256 * 1024) return void this.#socket.write(bytes);
     for (let at = 0; at < bytes.length && !this.#closed; ) {

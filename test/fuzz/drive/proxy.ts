@@ -1,5 +1,5 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,7 +45,7 @@ export interface ProxyUnderTest {
  * `o365-mail-proxy start` as a separate process, with a config pointing at a sandbox that runs
  * here: a crash or a heap blow-up of the proxy is seen from outside, as an operator would.
  */
-export async function startProxyUnderTest(options: { configOverrides?: Record<string, unknown>; sampleEveryMs?: number } = {}): Promise<ProxyUnderTest> {
+export async function startProxyUnderTest(options: { configOverrides?: Record<string, unknown>; sampleEveryMs?: number; logFile?: string } = {}): Promise<ProxyUnderTest> {
   const sandbox = await startSandbox();
   const app = sandbox.registerApp({});
   sandbox.addMailbox(CREDENTIALS.mailbox);
@@ -64,6 +64,11 @@ export async function startProxyUnderTest(options: { configOverrides?: Record<st
     tls: { certFile: 'local.crt', keyFile: 'local.key' },
     upstream: { imap: sandbox.imap, pop3: sandbox.pop3, smtp: sandbox.smtp, caFile: 'sandbox-ca.pem' },
     log: { level: 'info', format: 'json' },
+    // Every other limit keeps its default. The failure delay doubles per failure of a username
+    // from an address (up to 15 s): with its default base (1 s) a fuzzer that fails thousands of
+    // logins would spend its time asleep. 1 ms keeps the path and the doubling (a locked pair
+    // waits 2^9 ms), at a pace that lets a million inputs through.
+    clients: { failedLoginDelayMs: 1 },
     ...options.configOverrides,
   };
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
@@ -74,7 +79,12 @@ export async function startProxyUnderTest(options: { configOverrides?: Record<st
   let exit: string | undefined;
   let stopping = false;
   let tail = '';
-  const ready = watchOutput(child, log, listening, (text) => (tail = (tail + text).slice(-4000)));
+  const keep = options.logFile ? createWriteStream(options.logFile) : undefined;
+  const ready = watchOutput(child, log, listening, (text) => {
+    tail = (tail + text).slice(-4000);
+    keep?.write(text);
+  });
+  child.once('close', () => keep?.end());
   child.once('exit', (code, signal) => {
     if (!stopping) exit = `the proxy exited (code ${code}, signal ${signal}); its last output:\n${tail}`;
   });

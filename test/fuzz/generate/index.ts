@@ -84,7 +84,7 @@ export function generateScript(protocol: Protocol, index: number, options: Gener
   // an answer may be owed to nobody (the proxy is still reading a literal, say).
   const firstOff = made.findIndex((m) => !m.inStep);
   const inputs = made.map((m, i) => (lockstep ? { ...m.input, await: firstOff === -1 || i < firstOff } : m.input));
-  if (wantLogin) inputs.push(...g.success().map((input) => ({ ...input, await: true })));
+  if (wantLogin) inputs.push(...g.success().map((input) => ({ ...input, await: true, right: true })));
   const ending: Ending = wantLogin ? 'goodbye' : inStep
     ? rng.weighted<Ending>([[35, 'goodbye'], [35, 'end'], [15, 'destroy'], [5, 'unread']])
     : rng.weighted<Ending>([[60, 'end'], [30, 'destroy'], [10, 'unread']]);

@@ -21,6 +21,8 @@ export interface Input extends Piece {
   await?: boolean;
   /** STARTTLS/STLS: when the awaited answer matches, the client does the TLS handshake. */
   tlsIf?: RegExp;
+  /** Carries the right credentials: only such an input may log in. */
+  right?: boolean;
   /** SMTP DATA content (with its end-of-data line): if the proxy answers 250, the message it
    * encodes (RFC 5321 4.5.2, see oracle/messages.ts) must reach the mailbox, once. */
   data?: boolean;

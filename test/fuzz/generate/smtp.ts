@@ -118,11 +118,18 @@ function content(g: SmtpGen): Piece {
       [1, () => 'y'.repeat(rng.skewed(100, 5000))],
     ])());
   }
-  let body = lines.join('\r\n');
-  // A real end of data inside the content would make the rest commands: keep it a look-alike.
-  body = body.replaceAll('\r\n.\r\n', '\r\n..\r\n');
-  const ending = body.endsWith('\r\n') ? '.\r\n' : rng.chance(0.9) ? '\r\n.\r\n' : '\n.\r\n\r\n.\r\n';
-  return text(body + ending);
+  // Now and then the content ends in a look-alike of the end of data, right before the real one.
+  const body = lines.join('\r\n') + (rng.chance(0.1) ? '\n.\r\n' : '');
+  return text(oneMessage(body));
+}
+
+/**
+ * The body as DATA content: a line that is a lone "." (a real end of data, which would make the
+ * rest commands) is stuffed, and the end-of-data line follows, after a CRLF if the body has none.
+ */
+function oneMessage(body: string): string {
+  const stuffed = body.split('\r\n').map((line) => (line === '.' ? '..' : line)).join('\r\n');
+  return stuffed + (stuffed.endsWith('\r\n') ? '.\r\n' : '\r\n.\r\n');
 }
 
 export const SMTP_ATTACKS: Record<string, (g: SmtpGen) => Input[]> = {

@@ -40,6 +40,22 @@ export function answersOwed(protocol: Protocol, sent: Buffer): number | undefine
   return count;
 }
 
+/** This proxy's answer to a successful login, per protocol. */
+const LOGGED_IN: Record<Protocol, RegExp> = {
+  imap: /^\S+ OK \[CAPABILITY [^\]]*\] (LOGIN|AUTHENTICATE) completed/,
+  pop3: /^\+OK Logged in/,
+  smtp: /^235[ -]/,
+};
+
+/** Whether the proxy said a login succeeded: only the right credentials may get there. */
+export function loggedIn(protocol: Protocol, phases: Phase[]): string | undefined {
+  for (const phase of phases) {
+    const line = splitLines(phase.received).lines.find((l) => LOGGED_IN[protocol].test(l));
+    if (line) return line;
+  }
+  return undefined;
+}
+
 /** The first problem with what the proxy sent, or undefined. */
 export function checkReplies(protocol: Protocol, check: ReplyCheck): string | undefined {
   const check1 = protocol === 'imap' ? imapPhase : protocol === 'pop3' ? pop3Phase : smtpPhase;
