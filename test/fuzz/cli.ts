@@ -17,7 +17,7 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     count: { type: 'string', default: '1000000' },
     protocol: { type: 'string', default: PROTOCOLS.join(',') },
-    parallel: { type: 'string', default: '48' },
+    parallel: { type: 'string', default: '256' },
     'heavy-every': { type: 'string', default: '500' },
     addresses: { type: 'string', default: '8' },
     'max-rss-mib': { type: 'string', default: '256' },
@@ -26,6 +26,7 @@ const { values } = parseArgs({
     'close-ms': { type: 'string', default: String(DEFAULT_TIMEOUTS.closeMs) },
     only: { type: 'string' },
     show: { type: 'boolean', default: false },
+    shrink: { type: 'boolean', default: false },
     config: { type: 'string' },
     'log-file': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -35,7 +36,7 @@ const { values } = parseArgs({
 if (values.help) {
   process.stdout.write(`npm run fuzz -- [--seed N] [--count INPUTS_PER_PROTOCOL] [--protocol imap,pop3,smtp] [--parallel N]
   [--heavy-every N] [--addresses N] [--max-rss-mib N] [--max-growth-mib N] [--answer-ms N] [--close-ms N]
-  [--config '{"clients":{...}}'] [--log-file FILE] [--only I,J [--show]]\n`);
+  [--config '{"clients":{...}}'] [--log-file FILE] [--shrink] [--only I,J [--show]]\n`);
   process.exit(0);
 }
 
@@ -61,6 +62,7 @@ const options: FuzzOptions = {
   ...(only ? { only } : {}),
   ...(values.config ? { configOverrides: JSON.parse(values.config) as Record<string, unknown> } : {}),
   ...(values['log-file'] ? { logFile: values['log-file'] } : {}),
+  shrink: values.shrink!,
   onProgress: (protocol, inputs, rss) => process.stderr.write(`  ${protocol}: ${inputs.toLocaleString('en-US')} inputs, proxy RSS ${rss.toFixed(0)} MiB\n`),
 };
 

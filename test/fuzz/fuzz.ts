@@ -1,4 +1,7 @@
-import { startCampaign, type CampaignResult } from './drive/campaign.js';
+import { startCampaign, targetFor, type CampaignOptions, type CampaignResult } from './drive/campaign.js';
+import { shrinkScript } from './drive/shrink.js';
+import { generateScript } from './generate/index.js';
+import { describeScript } from './generate/script.js';
 import type { Timeouts } from './drive/connection.js';
 import { ordinaryLogins } from './drive/final-login.js';
 import { CREDENTIALS, startProxyUnderTest, type ProxyUnderTest } from './drive/proxy.js';
@@ -22,6 +25,8 @@ export interface FuzzOptions {
   configOverrides?: Record<string, unknown>;
   /** Keep everything the proxy wrote (its log) in this file. */
   logFile?: string;
+  /** Make the first failing connections of each protocol smaller before reporting them. */
+  shrink?: boolean;
   /** Called every few seconds while a protocol runs. */
   onProgress?: (protocol: Protocol, inputs: number, rssMiB: number) => void;
 }
@@ -61,6 +66,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzSummary> {
       const progress = setInterval(report, 5000);
       campaigns.push(await campaign.done.finally(() => clearInterval(progress)));
       if (proxy.crash()) break;
+      if (options.shrink) await shrinkFailures(proxy, campaign.result, { ...options, protocol, creds: CREDENTIALS });
     }
     runProblems.push(...(await afterRun(proxy, campaigns, options)));
   } finally {
@@ -79,6 +85,15 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzSummary> {
   const used = process.cpuUsage(fuzzerCpu);
   const cpu = { proxy: proxyCpu, fuzzer: (used.user + used.system) / 1e6 };
   return { seed: options.seed, campaigns, durationMs: Date.now() - started, memory, cpu, runProblems, ok };
+}
+
+/** Replaces the first failures' scripts by smaller ones that fail the same way. */
+async function shrinkFailures(proxy: ProxyUnderTest, result: CampaignResult, options: CampaignOptions): Promise<void> {
+  for (const failure of result.failures.slice(0, 3)) {
+    const script = generateScript(failure.protocol, failure.index, options);
+    const smaller = await shrinkScript(script, targetFor(proxy, options, failure.index), options.seed, failure.symptom);
+    failure.shrunk = describeScript(smaller, options.seed);
+  }
 }
 
 /** The checks once every connection is gone: sessions closed, ordinary logins, deliveries. */

@@ -22,7 +22,7 @@ export function formatSummary(summary: FuzzSummary): string {
   for (const problem of summary.runProblems) out.push(`run problem: ${problem}`);
   for (const c of summary.campaigns) {
     for (const failure of c.failures) {
-      out.push('', `FAILURE ${failure.protocol} #${failure.index}: ${failure.symptom}`, failure.script, `  heard (last lines): ${failure.heard.join(' ')}`, `  reproduce: npm run fuzz -- --seed ${summary.seed} --protocol ${failure.protocol} --only ${failure.index}`);
+      out.push('', `FAILURE ${failure.protocol} #${failure.index}: ${failure.symptom}`, failure.script, ...(failure.shrunk ? ['  made smaller, it still fails the same way:', failure.shrunk.replace(/^/gm, '  ')] : []), `  heard (last lines): ${failure.heard.join(' ')}`, `  reproduce: npm run fuzz -- --seed ${summary.seed} --protocol ${failure.protocol} --only ${failure.index}`);
     }
     if (c.failureCount > c.failures.length) out.push(`… and ${c.failureCount - c.failures.length} more ${c.protocol} failures`);
   }

@@ -3,7 +3,7 @@ import { Rng } from '../generate/rng.js';
 import { describeScript, type Protocol, type Script } from '../generate/script.js';
 import type { DataVerdict } from '../oracle/messages.js';
 import { checkReplies, loggedIn } from '../oracle/replies.js';
-import { runConnection, type Outcome, type Timeouts } from './connection.js';
+import { runConnection, type Outcome, type Target, type Timeouts } from './connection.js';
 import type { ProxyUnderTest } from './proxy.js';
 
 export interface CampaignOptions extends GenerateOptions {
@@ -29,6 +29,8 @@ export interface Failure {
   script: string;
   /** The last lines the proxy sent. */
   heard: string[];
+  /** The script made smaller while it still fails the same way (with --shrink). */
+  shrunk?: string;
 }
 
 export interface CampaignResult {
@@ -84,7 +86,7 @@ async function runCampaign(proxy: ProxyUnderTest, options: CampaignOptions, resu
       result.inputs += script.inputs.length;
       result.connections++;
       if (script.attack) result.attacks[script.attack] = (result.attacks[script.attack] ?? 0) + 1;
-      const target = { port: (listener: Script['listener']) => proxy.port(protocol, listener), localAddress: `127.0.0.${2 + (index % options.addresses)}`, timeouts: options.timeouts };
+      const target = targetFor(proxy, options, index);
       const startedAt = Date.now();
       const beforeMiB = proxy.maxRssMiBSince(startedAt - 300);
       const outcome = await runConnection(script, target, Rng.for(seed, protocol, index, 'writes'));
@@ -104,4 +106,9 @@ async function runCampaign(proxy: ProxyUnderTest, options: CampaignOptions, resu
 function lastLines(outcome: Outcome, count = 8): string[] {
   const text = outcome.phases.map((p) => p.received.toString('latin1')).join('');
   return text.split('\r\n').slice(-count - 1).map((line) => JSON.stringify(line.length > 200 ? `${line.slice(0, 200)}…` : line));
+}
+
+/** Where connection `index` goes, and from which address. */
+export function targetFor(proxy: ProxyUnderTest, options: CampaignOptions, index: number): Target {
+  return { port: (listener) => proxy.port(options.protocol, listener), localAddress: `127.0.0.${2 + (index % options.addresses)}`, timeouts: options.timeouts };
 }

@@ -110,7 +110,8 @@ function pop3Phase(lines: string[], phase: Phase, first: boolean): string | unde
   if (first && lines.length > 0 && !/^(\+OK|-ERR)( |$)/.test(lines[0]!)) return `greeting is not +OK/-ERR: ${quote(lines[0]!)}`;
   let body: 'no' | 'may-start' | 'open' = 'no';
   let answers = 0;
-  for (const line of lines) {
+  // The greeting opens no multi-line answer.
+  for (const line of first ? lines.slice(1) : lines) {
     const status = /^(\+OK|-ERR)( |$)/.test(line) || /^\+ [A-Za-z0-9+/]*={0,2}$/.test(line);
     if (status) {
       if (body === 'open') return `status line inside a multi-line answer: ${quote(line)}`;
