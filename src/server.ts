@@ -95,9 +95,9 @@ export async function startProxy(config: ProxyConfig, log: Logger, metrics = new
         });
         // smtp-server keeps its listening server (its close() waits on it) but the connections
         // take our accept path, and reach it through connect() with the real client's address.
-        const acceptor = acceptorFor(listener, (socket, raw, client) => {
+        const acceptor = acceptorFor(listener, (socket, raw, client, release) => {
           const id = newSessionId();
-          clientSockets.add(id, raw);
+          clientSockets.add(id, raw, release);
           smtp.connect(socket, { id, remoteAddress: client.address, remotePort: client.port });
         });
         smtp.server.removeAllListeners('connection');

@@ -26,7 +26,9 @@ interface RelaySession {
    */
   left: AbortController;
   /** The client's TCP connection, for its byte counters. */
-  socket?: Socket;
+  socket?: Socket | undefined;
+  /** Gives the connection's place back to the connection limits (see ClientSockets). */
+  release?: (() => void) | undefined;
   account?: AccountConfig;
   upstream?: SmtpUpstream;
   openUpstream?: () => Promise<SmtpUpstream>;
@@ -99,8 +101,8 @@ export function createSmtpFront(currentContext: () => ProxyContext, listener: Li
       // A TLS handshake that was under way when the shutdown began.
       if (shutdown.stopping) return callback(reply(421, GOODBYE));
       const log = baseLog.child({ sid: newSessionId(), proto: 'smtp', client: `${session.remoteAddress}:${session.remotePort}` });
-      const socket = clientSockets.take(session.id);
-      sessions.set(session.id, { ctx: currentContext(), log, started: Date.now(), left: new AbortController(), socket, transactionOpen: false, busy: false, failedLogins: 0, messages: 0 });
+      const accepted = clientSockets.take(session.id);
+      sessions.set(session.id, { ctx: currentContext(), log, started: Date.now(), left: new AbortController(), socket: accepted?.socket, release: accepted?.release, transactionOpen: false, busy: false, failedLogins: 0, messages: 0 });
       onSession(1);
       log.info({ event: 'connect', tls: session.secure }, 'client connected');
       callback();
@@ -192,6 +194,7 @@ export function createSmtpFront(currentContext: () => ProxyContext, listener: Li
       const relay = sessions.get(session.id);
       if (!relay) return;
       sessions.delete(session.id);
+      relay.release?.();
       relay.left.abort();
       shutdown.sessionClosed();
       onSession(-1);
