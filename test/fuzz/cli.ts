@@ -63,7 +63,7 @@ const options: FuzzOptions = {
   ...(values.config ? { configOverrides: JSON.parse(values.config) as Record<string, unknown> } : {}),
   ...(values['log-file'] ? { logFile: values['log-file'] } : {}),
   shrink: values.shrink!,
-  onProgress: (protocol, inputs, rss) => process.stderr.write(`  ${protocol}: ${inputs.toLocaleString('en-US')} inputs, proxy RSS ${rss.toFixed(0)} MiB\n`),
+  onProgress: (protocol, inputs, rss, files) => process.stderr.write(`  ${protocol}: ${inputs.toLocaleString('en-US')} inputs, proxy RSS ${rss.toFixed(0)} MiB, ${files ?? '?'} open files\n`),
 };
 
 if (values.show) {

@@ -3,7 +3,7 @@ import { shrinkScript } from './drive/shrink.js';
 import { generateScript } from './generate/index.js';
 import { describeScript } from './generate/script.js';
 import type { Timeouts } from './drive/connection.js';
-import { ordinaryLogins } from './drive/final-login.js';
+import { fullCapacity, ordinaryLogins } from './drive/final-login.js';
 import { CREDENTIALS, startProxyUnderTest, type ProxyUnderTest } from './drive/proxy.js';
 import type { Protocol } from './generate/script.js';
 import { compareDeliveries } from './oracle/messages.js';
@@ -28,7 +28,7 @@ export interface FuzzOptions {
   /** Make the first failing connections of each protocol smaller before reporting them. */
   shrink?: boolean;
   /** Called every few seconds while a protocol runs. */
-  onProgress?: (protocol: Protocol, inputs: number, rssMiB: number) => void;
+  onProgress?: (protocol: Protocol, inputs: number, rssMiB: number, openFiles: number | undefined) => void;
 }
 
 export const DEFAULT_TIMEOUTS: Timeouts = { answerMs: 10_000, closeMs: 10_000, unreadHoldMs: 1_000 };
@@ -53,7 +53,8 @@ export interface FuzzSummary {
  */
 export async function runFuzz(options: FuzzOptions): Promise<FuzzSummary> {
   const started = Date.now();
-  const proxy = await startProxyUnderTest({ ...(options.configOverrides ? { configOverrides: options.configOverrides } : {}), ...(options.logFile ? { logFile: options.logFile } : {}) });
+  const maxConnections = maxConnectionsFor(options.parallel);
+  const proxy = await startProxyUnderTest({ maxConnections, ...(options.configOverrides ? { configOverrides: options.configOverrides } : {}), ...(options.logFile ? { logFile: options.logFile } : {}) });
   const campaigns: CampaignResult[] = [];
   const runProblems: string[] = [];
   let peakKiB = 0;
@@ -62,13 +63,13 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzSummary> {
   try {
     for (const protocol of options.protocols) {
       const campaign = startCampaign(proxy, { ...options, protocol, creds: CREDENTIALS, stopped: () => proxy.crash() !== undefined });
-      const report = () => options.onProgress?.(protocol, campaign.result.inputs, (proxy.samples.at(-1)?.rssKiB ?? 0) / 1024);
+      const report = () => options.onProgress?.(protocol, campaign.result.inputs, (proxy.samples.at(-1)?.rssKiB ?? 0) / 1024, proxy.openFiles());
       const progress = setInterval(report, 5000);
       campaigns.push(await campaign.done.finally(() => clearInterval(progress)));
       if (proxy.crash()) break;
       if (options.shrink) await shrinkFailures(proxy, campaign.result, { ...options, protocol, creds: CREDENTIALS });
     }
-    runProblems.push(...(await afterRun(proxy, campaigns, options)));
+    runProblems.push(...(await afterRun(proxy, campaigns, options, maxConnections)));
   } finally {
     peakKiB = await proxy.peakKiB();
     proxyCpu = proxy.cpuSeconds();
@@ -87,6 +88,14 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzSummary> {
   return { seed: options.seed, campaigns, durationMs: Date.now() - started, memory, cpu, runProblems, ok };
 }
 
+/**
+ * clients.maxConnections for a run: room for every connection the fuzzer opens at once (each
+ * also counted while the proxy notices it closed), and no more, so that a leak shows.
+ */
+export function maxConnectionsFor(parallel: number): number {
+  return parallel * 2 + 64;
+}
+
 /** Replaces the first failures' scripts by smaller ones that fail the same way. */
 async function shrinkFailures(proxy: ProxyUnderTest, result: CampaignResult, options: CampaignOptions): Promise<void> {
   for (const failure of result.failures.slice(0, 3)) {
@@ -97,14 +106,20 @@ async function shrinkFailures(proxy: ProxyUnderTest, result: CampaignResult, opt
 }
 
 /** The checks once every connection is gone: sessions closed, ordinary logins, deliveries. */
-async function afterRun(proxy: ProxyUnderTest, campaigns: CampaignResult[], options: FuzzOptions): Promise<string[]> {
+async function afterRun(proxy: ProxyUnderTest, campaigns: CampaignResult[], options: FuzzOptions, maxConnections: number): Promise<string[]> {
   if (proxy.crash()) return [];
   const problems: string[] = [];
   const deadline = Date.now() + options.timeouts.closeMs;
   while (proxy.log.openSessions > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
   const open = proxy.log.openSessions;
   if (open > 0) problems.push(`${open} session(s) logged "connect" but not "close" ${options.timeouts.closeMs} ms after the last connection ended`);
+  // Every connection is gone: the descriptors they took must be back (a few spare for timers).
+  const start = proxy.openFilesAtStart;
+  while (start !== undefined && (proxy.openFiles() ?? 0) > start + 8 && Date.now() < deadline + options.timeouts.closeMs) await new Promise((resolve) => setTimeout(resolve, 50));
+  const now = proxy.openFiles();
+  if (start !== undefined && now !== undefined && now > start + 8) problems.push(`the proxy holds ${now} file descriptors after the run, ${start} before it: connections that ended were not closed`);
   problems.push(...(await ordinaryLogins(proxy, CREDENTIALS, options.protocols)));
+  problems.push(...(await fullCapacity(proxy, maxConnections)));
   const sent = campaigns.flatMap((c) => c.data);
   if (sent.length > 0) problems.push(...compareDeliveries(sent, proxy.sandbox.messages(CREDENTIALS.recipient)).slice(0, 10));
   return problems;

@@ -2,7 +2,7 @@ import { generateScript, type GenerateOptions } from '../generate/index.js';
 import { Rng } from '../generate/rng.js';
 import { describeScript, type Protocol, type Script } from '../generate/script.js';
 import type { DataVerdict } from '../oracle/messages.js';
-import { checkReplies, loggedIn } from '../oracle/replies.js';
+import { checkReplies, loggedIn, splitLines } from '../oracle/replies.js';
 import { runConnection, type Outcome, type Target, type Timeouts } from './connection.js';
 import type { ProxyUnderTest } from './proxy.js';
 
@@ -52,6 +52,9 @@ const KEEP_FAILURES = 20;
 /** The oracles for one connection: time bounds (from the driver), then the replies. */
 export function connectionProblems(script: Script, outcome: Outcome): string[] {
   const problems = [...outcome.problems];
+  // The run never opens as many connections as clients.maxConnections allows (see runFuzz).
+  const greeting = outcome.phases[0] && splitLines(outcome.phases[0].received).lines[0];
+  if (greeting && /too many connections/i.test(greeting)) problems.push(`refused as one too many while the fuzzer stayed under clients.maxConnections: ${JSON.stringify(greeting)}`);
   const success = script.inputs.some((input) => input.right) ? undefined : loggedIn(script.protocol, outcome.phases);
   if (success) problems.push(`logged in without the right credentials: ${JSON.stringify(success.slice(0, 120))}`);
   if (script.ending !== 'unread') {

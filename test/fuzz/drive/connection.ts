@@ -99,7 +99,7 @@ class Talk {
       const answer = await this.#answer({ ...input, data: message }, before, owedBefore);
       if (answer === false) return void this.problems.push(`no answer within ${answerMs} ms to input #${i}`);
       this.#dataOpen = answer !== undefined && /^354/.test(answer);
-      if (message) this.#data.push({ message: decodeData(input.bytes), verdict: answer === undefined ? 'unknown' : /^2/.test(answer) ? 'accepted' : 'refused', origin: `${script.protocol} #${script.index} input #${i} (client port ${this.#socket.localPort})` });
+      if (message) this.#verdict(input, answer, i);
       if (input.tlsIf && answer !== undefined && input.tlsIf.test(answer) && !(await this.#startTls())) return;
     }
     await this.#end();
@@ -121,6 +121,13 @@ class Talk {
     if (!(await this.#until(done, this.target.timeouts.answerMs))) return false;
     if (tag) return this.#answers.slice(before).find(mine);
     return this.#answers[imap || input.data ? before : owedBefore];
+  }
+
+  /** An SMTP message sent, and what the proxy answered to its end (for the delivery oracle). */
+  #verdict(input: Input, answer: string | undefined, i: number): void {
+    const verdict = answer === undefined ? 'unknown' : /^2/.test(answer) ? 'accepted' : 'refused';
+    const origin = `${this.script.protocol} #${this.script.index} input #${i} (client port ${this.#socket.localPort})`;
+    this.#data.push({ message: decodeData(input.bytes), verdict, origin });
   }
 
   /** Ends the connection as the script says, checking the proxy closes in time where it must. */
@@ -167,11 +174,11 @@ class Talk {
     const implicit = script.listener === 'implicit';
     const socket = implicit ? tlsConnect({ ...options, rejectUnauthorized: false, servername: 'localhost' }) : connect(options);
     this.#attach(socket, implicit);
-    const connected = await new Promise<boolean>((resolve) => {
-      socket.once(implicit ? 'secureConnect' : 'connect', () => resolve(true));
-      socket.once('close', () => resolve(false));
-    });
-    if (!connected) this.problems.push(`could not connect${implicit ? ' (TLS)' : ''}`);
+    let connected = false;
+    socket.once(implicit ? 'secureConnect' : 'connect', () => this.#wake((connected = true)));
+    const { answerMs } = this.target.timeouts;
+    if (!(await this.#until(() => connected || this.#closed, answerMs))) this.problems.push(`could not connect${implicit ? ' (TLS)' : ''} within ${answerMs} ms`);
+    else if (!connected) this.problems.push(`could not connect${implicit ? ' (TLS)' : ''}`);
     else socket.setNoDelay(true);
     return connected;
   }

@@ -24,6 +24,21 @@ export async function ordinaryLogins(proxy: ProxyUnderTest, creds: Credentials, 
   return problems;
 }
 
+/**
+ * After the run, the proxy greets as many clients at once as clients.maxConnections allows:
+ * every connection the fuzzer made has been counted out again.
+ */
+export async function fullCapacity(proxy: ProxyUnderTest, maxConnections: number): Promise<string[]> {
+  const greetings = await Promise.all(Array.from({ length: maxConnections }, async () => {
+    const client = await WireClient.open(proxy.port('imap', 'none'), { localAddress: '127.0.0.1' }).catch(() => undefined);
+    const line = await client?.line().catch((error: Error) => `(none: ${error.message.slice(0, 60)})`);
+    return { client, line: line ?? '(could not connect)' };
+  }));
+  for (const { client } of greetings) client?.close();
+  const refused = greetings.filter((g) => !g.line.startsWith('* OK'));
+  return refused.length === 0 ? [] : [`after the run, ${refused.length} of ${maxConnections} connections at once (clients.maxConnections) were not greeted, e.g. ${JSON.stringify(refused[0]!.line)}: connections that ended are still counted`];
+}
+
 type Login = (client: WireClient, creds: Credentials) => Promise<{ ok: boolean; line: string }>;
 
 const quoted = (text: string) => `"${text.replace(/[\\"]/g, '\\$&')}"`;

@@ -1,5 +1,5 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +36,10 @@ export interface ProxyUnderTest {
   maxRssMiBSince(since: number): number;
   /** CPU seconds the proxy used so far (user + system). */
   cpuSeconds(): number;
+  /** File descriptors the proxy holds now (undefined where there is no /proc). */
+  openFiles(): number | undefined;
+  /** The same, once it was ready, before any client connected. */
+  openFilesAtStart: number | undefined;
   /** Set when the process ended without being asked to. */
   crash(): string | undefined;
   stop(): Promise<void>;
@@ -45,7 +49,17 @@ export interface ProxyUnderTest {
  * `o365-mail-proxy start` as a separate process, with a config pointing at a sandbox that runs
  * here: a crash or a heap blow-up of the proxy is seen from outside, as an operator would.
  */
-export async function startProxyUnderTest(options: { configOverrides?: Record<string, unknown>; sampleEveryMs?: number; logFile?: string } = {}): Promise<ProxyUnderTest> {
+export interface ProxyOptions {
+  /** clients.maxConnections: just above what the fuzzer opens at once (see runFuzz). */
+  maxConnections?: number;
+  /** Settings merged into the config: top-level keys replace, `clients` keys are merged. */
+  configOverrides?: Record<string, unknown>;
+  sampleEveryMs?: number;
+  /** Keep everything the proxy writes in this file. */
+  logFile?: string;
+}
+
+export async function startProxyUnderTest(options: ProxyOptions = {}): Promise<ProxyUnderTest> {
   const sandbox = await startSandbox();
   const app = sandbox.registerApp({});
   sandbox.addMailbox(CREDENTIALS.mailbox);
@@ -67,9 +81,11 @@ export async function startProxyUnderTest(options: { configOverrides?: Record<st
     // Every other limit keeps its default. The failure delay doubles per failure of a username
     // from an address (up to 15 s): with its default base (1 s) a fuzzer that fails thousands of
     // logins would spend its time asleep. 1 ms keeps the path and the doubling (a locked pair
-    // waits 2^9 ms), at a pace that lets a million inputs through.
-    clients: { failedLoginDelayMs: 1 },
-    ...options.configOverrides,
+    // waits 2^9 ms), at a pace that lets a million inputs through. clients.maxConnections sits
+    // just above what the fuzzer opens at once, so a connection the proxy forgets to count out
+    // shows within a few hundred connections (a "too many connections" answer is a failure).
+    clients: { failedLoginDelayMs: 1, ...(options.maxConnections ? { maxConnections: options.maxConnections } : {}), ...(options.configOverrides?.clients as object | undefined) },
+    ...Object.fromEntries(Object.entries(options.configOverrides ?? {}).filter(([key]) => key !== 'clients')),
   };
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
 
@@ -116,6 +132,8 @@ export async function startProxyUnderTest(options: { configOverrides?: Record<st
       return max / 1024;
     },
     cpuSeconds: () => readCpuSeconds(child.pid!),
+    openFiles: () => countOpenFiles(child.pid!),
+    openFilesAtStart: countOpenFiles(child.pid!),
     crash: () => exit,
     async stop() {
       clearInterval(sampler);
@@ -179,5 +197,13 @@ function readCpuSeconds(pid: number): number {
     return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
     return 0;
+  }
+}
+
+function countOpenFiles(pid: number): number | undefined {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return undefined;
   }
 }
