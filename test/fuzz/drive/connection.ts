@@ -90,7 +90,9 @@ class Talk {
       // Counted before sending: the answer may come while the last piece is still being written.
       const before = this.#answers.length;
       const owedBefore = this.#owed;
-      await this.#send(input.bytes, script.split);
+      // STARTTLS goes in one write, with what is pipelined behind it: a piece that came after
+      // the proxy switched to TLS would be the client's own garbage in the handshake.
+      await this.#send(input.bytes, script.split && !input.tlsIf);
       this.#sent++;
       // DATA content is one message only after a 354; after a refused DATA it is lines of commands.
       const message = input.data && this.#dataOpen;

@@ -28,7 +28,8 @@ export function memoryFigures(samples: RssSample[], peakKiB: number): MemoryFigu
   const span = Math.max(1, samples[samples.length - 1]!.atMs - first);
   const floor = (from: number, to: number) => {
     const inside = samples.filter((s) => s.atMs - first >= from * span && s.atMs - first <= to * span);
-    return inside.length > 0 ? Math.min(...inside.map((s) => s.rssKiB)) / 1024 : 0;
+    // Too short a run for quarters to mean anything: no floor, no growth verdict.
+    return inside.length >= 5 ? Math.min(...inside.map((s) => s.rssKiB)) / 1024 : 0;
   };
   return {
     peakMiB: Math.max(peakKiB, ...samples.map((s) => s.rssKiB)) / 1024,
@@ -42,6 +43,6 @@ export function memoryProblems(figures: MemoryFigures, limits: MemoryLimits): st
   const problems: string[] = [];
   if (figures.peakMiB > limits.maxRssMiB) problems.push(`peak RSS ${figures.peakMiB.toFixed(0)} MiB is over the bound of ${limits.maxRssMiB} MiB`);
   const growth = figures.lateFloorMiB - figures.earlyFloorMiB;
-  if (growth > limits.maxGrowthMiB) problems.push(`RSS floor grew by ${growth.toFixed(0)} MiB during the run (${figures.earlyFloorMiB.toFixed(0)} → ${figures.lateFloorMiB.toFixed(0)} MiB), over the bound of ${limits.maxGrowthMiB} MiB`);
+  if (figures.earlyFloorMiB > 0 && figures.lateFloorMiB > 0 && growth > limits.maxGrowthMiB) problems.push(`RSS floor grew by ${growth.toFixed(0)} MiB during the run (${figures.earlyFloorMiB.toFixed(0)} → ${figures.lateFloorMiB.toFixed(0)} MiB), over the bound of ${limits.maxGrowthMiB} MiB`);
   return problems;
 }
