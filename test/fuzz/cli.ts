@@ -17,7 +17,7 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     count: { type: 'string', default: '1000000' },
     protocol: { type: 'string', default: PROTOCOLS.join(',') },
-    parallel: { type: 'string', default: '256' },
+    parallel: { type: 'string', default: '128' },
     'heavy-every': { type: 'string', default: '500' },
     addresses: { type: 'string', default: '8' },
     'max-rss-mib': { type: 'string', default: '256' },
