@@ -1,7 +1,8 @@
-# o365-mail-proxy container: small, non-root; config and certificates are mounted.
-#   docker build -t o365-mail-proxy .
-#   docker run --rm -v $PWD/config.json:/etc/o365-mail-proxy/config.json:ro \
-#     -v $PWD/certs:/etc/o365-mail-proxy/certs:ro -e CONTOSO_CLIENT_SECRET -p 127.0.0.1:1143:1143 o365-mail-proxy
+# o365-mail-proxy container: small, non-root; config and certificates are mounted (see the
+# README's "Docker" part for the listeners' addresses and the key's owner):
+#   docker build -t o365-mail-proxy:0.1.0 .
+#   docker run --rm --network host --user "$(id -u):$(id -g)" -e CONTOSO_CLIENT_SECRET \
+#     -v "$PWD/config.json:/etc/o365-mail-proxy/config.json:ro" -v "$PWD/certs:/etc/o365-mail-proxy/certs:ro" o365-mail-proxy:0.1.0
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
@@ -14,7 +15,8 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-# The "node" user of the base image (uid 1000); nothing in the image is writable by it.
+# The "node" user of the base image (uid 1000, group 1000); nothing in the image is writable by
+# it, and it reads nothing but what is mounted, so any other uid works too (docker run --user).
 USER node
 # Listeners in a container must bind 0.0.0.0 with TLS, or set allowPlaintextOnNetwork (sidecars
 # share the pod's loopback and can stay on 127.0.0.1). The admin port serves the probes.

@@ -14,10 +14,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateConfig } from '../src/config/validate.js';
-import { createLogger } from '../src/log.js';
-import { hashPassword } from '../src/password-hash.js';
-import { Secret } from '../src/secret.js';
-import { startProxy } from '../src/server.js';
+import { createLogger } from '../src/ops/log.js';
+import { hashPassword } from '../src/config/password-hash.js';
+import { Secret } from '../src/config/secret.js';
+import { startProxy } from '../src/listen/proxy.js';
 import { startSandbox } from '../src/sandbox/index.js';
 
 const MAILBOX = 'bench@contoso.test';

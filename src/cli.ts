@@ -26,6 +26,8 @@ async function main(argv: string[]): Promise<void> {
       out: { type: 'string' },
       host: { type: 'string', multiple: true },
       force: { type: 'boolean' },
+      group: { type: 'string' },
+      'port-base': { type: 'string' },
       account: { type: 'string' },
       protocol: { type: 'string' },
       json: { type: 'boolean' },
@@ -40,7 +42,7 @@ async function main(argv: string[]): Promise<void> {
     case 'demo': {
       // Loaded on demand: the sandbox is not needed to run the proxy.
       const { demoCommand } = await import('./cli/demo.js');
-      return demoCommand(logFlags(values));
+      return demoCommand(logFlags(values), values['port-base']);
     }
     case 'doctor': {
       const protocol = values.protocol;
@@ -55,7 +57,7 @@ async function main(argv: string[]): Promise<void> {
     case 'hash-password':
       return hashPasswordCommand();
     case 'gen-cert':
-      return genCertCommand(values.out ?? 'certs', values.host ?? [], values.force ?? false);
+      return genCertCommand(values.out ?? 'certs', values.host ?? [], values.force ?? false, values.group);
   }
 }
 

@@ -1,19 +1,18 @@
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { generateSelfSignedCertificate } from '../certificates.js';
-import { startAdminServer } from '../admin.js';
+import { startAdminServer } from '../listen/admin.js';
 import { loadConfig } from '../config/load.js';
 import { ConfigError } from '../config/validate.js';
+import { groupId } from '../config/file-access.js';
 import type { LogLevel } from '../config/types.js';
-import { createLogger, type Logger } from '../log.js';
-import { checkTokensAtStart } from '../login.js';
-import { hashPassword } from '../password-hash.js';
-import { Secret } from '../secret.js';
-import { startProxy, type RunningProxy } from '../server.js';
+import { createLogger, type Logger } from '../ops/log.js';
+import { checkTokensAtStart } from '../auth/login.js';
+import { hashPassword } from '../config/password-hash.js';
+import { Secret } from '../config/secret.js';
+import { startProxy, type RunningProxy } from '../listen/proxy.js';
 import { COMMAND_TIMEOUT_MS } from '../upstream/smtp-client.js';
 import { promptHidden, readStdin } from './prompt.js';
-import { renderChecklist, renderJson } from '../doctor/report.js';
-import { runDoctor, type DoctorOptions } from '../doctor/run.js';
+import type { DoctorOptions } from '../doctor/run.js';
 
 export interface LogFlags {
   level?: LogLevel;
@@ -94,24 +93,47 @@ export async function hashPasswordCommand(): Promise<void> {
   process.stdout.write(`${await hashPassword(password)}\n`);
 }
 
-export async function genCertCommand(outDir: string, hosts: string[], force: boolean): Promise<void> {
+export async function genCertCommand(outDir: string, hosts: string[], force: boolean, group?: string): Promise<void> {
   const dir = resolve(outDir);
   const certFile = join(dir, 'localhost.crt');
   const keyFile = join(dir, 'localhost.key');
   if (!force && (existsSync(certFile) || existsSync(keyFile))) {
     throw new UsageError(`${certFile} or its key already exists; pass --force to replace them`);
   }
-  const names = [...new Set([...hosts, 'localhost'])];
-  const { certPem, keyPem } = await generateSelfSignedCertificate(names);
+  const gid = group === undefined ? undefined : groupId(group);
+  if (group !== undefined && gid === undefined) throw new UsageError(`--group: there is no group "${group}" on this system; give a group name or number`);
+  // Loaded here, not at the top: @peculiar/x509 takes half a second and ~20 MB to load and
+  // patches the global Reflect (reflect-metadata); the running proxy never needs it.
+  const { generateSelfSignedCertificate, subjectAltNames } = await import('../ops/self-signed-certificate.js');
+  const names = [...hosts, 'localhost'];
+  const addresses = ['127.0.0.1', '::1'];
+  const sans = subjectAltNames([...names, ...addresses]);
+  if (sans.invalid.length > 0) throw new UsageError(`--host ${sans.invalid.join(', ')}: not a DNS name or an IP address`);
+  const { certPem, keyPem } = await generateSelfSignedCertificate(names, addresses);
   mkdirSync(dir, { recursive: true });
   writeFileSync(certFile, certPem);
   writeFileSync(keyFile, keyPem, { mode: 0o600 });
   chmodSync(keyFile, 0o600);
-  process.stdout.write(`wrote ${certFile}\nwrote ${keyFile}\nfor ${names.join(', ')}, 127.0.0.1, ::1\n`);
+  if (gid !== undefined) shareKeyWithGroup(keyFile, gid, group!);
+  const access = gid === undefined ? 'readable only by its owner (mode 0600; for a service running as another user, add --group)' : `readable by its owner and group ${group} (mode 0640)`;
+  process.stdout.write(`wrote ${certFile}\nwrote ${keyFile}, ${access}\nDNS names: ${sans.dns.join(', ')}\nIP addresses: ${sans.ips.join(', ')}\n`);
+}
+
+/** The service's group may read the key, nobody else: chgrp first, then 0640, so it is never readable by the wrong group. */
+function shareKeyWithGroup(keyFile: string, gid: number, group: string): void {
+  try {
+    chownSync(keyFile, -1, gid);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(`--group ${group}: cannot give ${keyFile} to that group (${code}); only root, or an owner who is in that group, can. The key stays readable only by you`);
+  }
+  chmodSync(keyFile, 0o640);
 }
 
 /** Prints the doctor's checklist (or JSON); returns the exit code: 0 only when all checks pass. */
 export async function doctorCommand(options: DoctorOptions, json: boolean): Promise<number> {
+  // Loaded on demand, like gen-cert and demo: `start` loads only what the proxy runs on.
+  const [{ runDoctor }, { renderChecklist, renderJson }] = await Promise.all([import('../doctor/run.js'), import('../doctor/report.js')]);
   const findings = await runDoctor(options);
   process.stdout.write(json ? renderJson(findings) : renderChecklist(findings, process.stdout.isTTY === true));
   return findings.every((f) => f.ok) ? 0 : 1;

@@ -1,28 +1,46 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateSelfSignedCertificate } from '../certificates.js';
+import { generateSelfSignedCertificate } from '../ops/self-signed-certificate.js';
 import { loadConfig } from '../config/load.js';
-import { createLogger } from '../log.js';
-import { hashPassword } from '../password-hash.js';
-import { startSandbox } from '../sandbox/index.js';
-import { Secret } from '../secret.js';
-import { startProxy } from '../server.js';
-import { stopOnSignals, type LogFlags } from './commands.js';
+import { createLogger } from '../ops/log.js';
+import { hashPassword } from '../config/password-hash.js';
+import { startSandbox, type Sandbox } from '../sandbox/index.js';
+import { Secret } from '../config/secret.js';
+import { startProxy } from '../listen/proxy.js';
+import { stopOnSignals, UsageError, type LogFlags } from './commands.js';
+import { demoSettings } from './demo-settings.js';
 
 export const DEMO_USER = 'demo';
 export const DEMO_PASSWORD = 'demo-password';
 export const DEMO_MAILBOX = 'demo@contoso.test';
 
-/** Ports chosen to sit next to the well-known ones (1143 for 143, ...), above 1023. */
+/**
+ * Ports are the base (--port-base, 1000 by default) plus the well-known port of each kind,
+ * so 1143 stands for 143 and 1993 for 993. IMAP and POP3 have no well-known port of their own
+ * for STARTTLS apart from the plain one, so theirs sit one above it (1144, 1111).
+ */
+export const DEFAULT_PORT_BASE = 1000;
 export const DEMO_LISTENERS = [
-  { protocol: 'imap', port: 1143, tls: 'none' },
-  { protocol: 'imap', port: 1993, tls: 'implicit' },
-  { protocol: 'pop3', port: 1110, tls: 'none' },
-  { protocol: 'pop3', port: 1995, tls: 'implicit' },
-  { protocol: 'smtp', port: 1587, tls: 'starttls' },
-  { protocol: 'smtp', port: 1025, tls: 'none' },
+  { protocol: 'imap', offset: 143, tls: 'none' },
+  { protocol: 'imap', offset: 144, tls: 'starttls' },
+  { protocol: 'imap', offset: 993, tls: 'implicit' },
+  { protocol: 'pop3', offset: 110, tls: 'none' },
+  { protocol: 'pop3', offset: 111, tls: 'starttls' },
+  { protocol: 'pop3', offset: 995, tls: 'implicit' },
+  { protocol: 'smtp', offset: 25, tls: 'none' },
+  { protocol: 'smtp', offset: 587, tls: 'starttls' },
+  { protocol: 'smtp', offset: 465, tls: 'implicit' },
 ] as const;
+const HIGHEST_OFFSET = Math.max(...DEMO_LISTENERS.map((l) => l.offset));
+const LOWEST_OFFSET = Math.min(...DEMO_LISTENERS.map((l) => l.offset));
+
+export function parsePortBase(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_PORT_BASE;
+  const base = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(base <= 65_535 - HIGHEST_OFFSET)) throw new UsageError(`--port-base must be a whole number from 0 to ${65_535 - HIGHEST_OFFSET} (the demo listens on N+${LOWEST_OFFSET} to N+${HIGHEST_OFFSET})`);
+  return base;
+}
 
 function welcomeMessage(n: number): Buffer {
   return Buffer.from(
@@ -46,38 +64,11 @@ function welcomeMessage(n: number): Buffer {
  * pointing the proxy at it (loaded through the same path as any config), starts the proxy
  * and prints what to type into a mail client.
  */
-export async function demoCommand(flags: LogFlags): Promise<void> {
+export async function demoCommand(flags: LogFlags, portBaseText?: string): Promise<void> {
+  const portBase = parsePortBase(portBaseText);
+  const dir = demoDirectory();
   const sandbox = await startSandbox();
-  const app = sandbox.registerApp({});
-  sandbox.addMailbox(DEMO_MAILBOX, [1, 2, 3].map(welcomeMessage));
-  sandbox.grantFullAccess(DEMO_MAILBOX, app.objectId);
-
-  const dir = mkdtempSync(join(tmpdir(), 'o365-mail-proxy-demo-'));
-  const { certPem, keyPem } = await generateSelfSignedCertificate();
-  writeFileSync(join(dir, 'localhost.crt'), certPem);
-  writeFileSync(join(dir, 'localhost.key'), keyPem, { mode: 0o600 });
-  writeFileSync(join(dir, 'sandbox-ca.pem'), sandbox.caPem);
-  writeFileSync(join(dir, 'client-secret.txt'), `${app.clientSecret}\n`, { mode: 0o600 });
-  const config = {
-    apps: {
-      contoso: {
-        tenantId: sandbox.tenantId,
-        clientId: app.clientId,
-        clientSecret: '${file:client-secret.txt}',
-        authorityHost: sandbox.authorityHost,
-      },
-    },
-    accounts: {
-      [DEMO_USER]: { passwordHash: await hashPassword(new Secret(DEMO_PASSWORD)), mailbox: DEMO_MAILBOX, app: 'contoso' },
-    },
-    listeners: DEMO_LISTENERS.map((l) => ({ ...l, host: '127.0.0.1' })),
-    tls: { certFile: 'localhost.crt', keyFile: 'localhost.key' },
-    upstream: { imap: sandbox.imap, pop3: sandbox.pop3, smtp: sandbox.smtp, caFile: 'sandbox-ca.pem' },
-    log: { level: 'info' },
-  };
-  const configFile = join(dir, 'config.json');
-  writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);
-
+  const configFile = await writeDemoConfig(dir, sandbox, portBase);
   const loaded = loadConfig(configFile);
   const log = createLogger({ level: flags.level ?? loaded.log.level, format: flags.format ?? loaded.log.format });
   let proxy;
@@ -85,33 +76,62 @@ export async function demoCommand(flags: LogFlags): Promise<void> {
     proxy = await startProxy(loaded, log);
   } catch (error) {
     await sandbox.close();
-    throw error;
+    throw portTakenAdvice(error as Error) ?? error;
   }
   // Let the startup log lines out first, so the settings stand together below them.
   await new Promise<void>((resolve) => log.flush(() => resolve()));
-  process.stderr.write(settingsText(configFile));
+  process.stderr.write(demoSettings({ user: DEMO_USER, password: DEMO_PASSWORD, mailbox: DEMO_MAILBOX, dir, listeners: proxy.listeners, logLevel: flags.level ?? loaded.log.level }));
   stopOnSignals(proxy, log, () => sandbox.close());
+  // A closed terminal (SIGHUP) stops the demo the way Ctrl-C does, so its directory goes too.
+  process.on('SIGHUP', () => process.kill(process.pid, 'SIGTERM'));
 }
 
-function settingsText(configFile: string): string {
-  return `
-  o365-mail-proxy demo is running — nothing here talks to Microsoft.
-  A fake Entra ID and a fake Exchange Online run on this machine; mailbox ${DEMO_MAILBOX} holds 3 messages.
+/**
+ * The demo's files (a client secret, a private key) live in a private temporary directory that
+ * goes with the process however it ends: Ctrl-C and SIGTERM end in process.exit, and so does a
+ * failed start. Only SIGKILL leaves it behind.
+ */
+function demoDirectory(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'o365-mail-proxy-demo-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
 
-  Username: ${DEMO_USER}
-  Password: ${DEMO_PASSWORD}
-  IMAP:  127.0.0.1:1143 (no TLS)     127.0.0.1:1993 (TLS, self-signed)
-  POP3:  127.0.0.1:1110 (no TLS)     127.0.0.1:1995 (TLS, self-signed)
-  SMTP:  127.0.0.1:1025 (no TLS)     127.0.0.1:1587 (STARTTLS, self-signed)
+async function writeDemoConfig(dir: string, sandbox: Sandbox, portBase: number): Promise<string> {
+  const app = sandbox.registerApp({});
+  sandbox.addMailbox(DEMO_MAILBOX, [1, 2, 3].map(welcomeMessage));
+  sandbox.grantFullAccess(DEMO_MAILBOX, app.objectId);
+  const { certPem, keyPem } = await generateSelfSignedCertificate();
+  writeFileSync(join(dir, 'localhost.crt'), certPem);
+  writeFileSync(join(dir, 'localhost.key'), keyPem, { mode: 0o600 });
+  writeFileSync(join(dir, 'sandbox-ca.pem'), sandbox.caPem);
+  writeFileSync(join(dir, 'client-secret.txt'), `${app.clientSecret}\n`, { mode: 0o600 });
+  const config = {
+    apps: {
+      contoso: { tenantId: sandbox.tenantId, clientId: app.clientId, clientSecret: '${file:client-secret.txt}', authorityHost: sandbox.authorityHost },
+    },
+    accounts: {
+      [DEMO_USER]: { passwordHash: await hashPassword(new Secret(DEMO_PASSWORD)), mailbox: DEMO_MAILBOX, app: 'contoso' },
+    },
+    listeners: DEMO_LISTENERS.map(({ protocol, offset, tls }) => ({ protocol, host: '127.0.0.1', port: portBase + offset, tls })),
+    tls: { certFile: 'localhost.crt', keyFile: 'localhost.key' },
+    upstream: { imap: sandbox.imap, pop3: sandbox.pop3, smtp: sandbox.smtp, caFile: 'sandbox-ca.pem' },
+    // Warnings only: every session logs several lines at info, which would scroll the client
+    // settings off the screen after a few tries. --log-level info shows them.
+    log: { level: 'warn' },
+  };
+  const configFile = join(dir, 'config.json');
+  writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);
+  return configFile;
+}
 
-  Try:
-    curl -s --user ${DEMO_USER}:${DEMO_PASSWORD} 'imap://127.0.0.1:1143/INBOX;UID=1'
-    curl -s --user ${DEMO_USER}:${DEMO_PASSWORD} pop3://127.0.0.1:1110/1
-    printf 'Subject: hi\\r\\n\\r\\nhello\\r\\n' | curl -s --user ${DEMO_USER}:${DEMO_PASSWORD} \\
-      --mail-from ${DEMO_MAILBOX} --mail-rcpt ${DEMO_MAILBOX} --upload-file - smtp://127.0.0.1:1025
-
-  Generated config: ${configFile}
-  Stop with Ctrl-C.
-
-`;
+/** A port clash, worded for the demo: its ports come from --port-base, not from a config file. */
+function portTakenAdvice(error: Error): Error | undefined {
+  const cause = error.cause as NodeJS.ErrnoException & { address?: string; port?: number } | undefined;
+  if (cause?.code !== 'EADDRINUSE') return undefined;
+  return new Error(
+    `port ${cause.address ?? '127.0.0.1'}:${cause.port} is already in use (is another demo running?). ` +
+      `Choose other ports with --port-base N: the demo listens on N+${LOWEST_OFFSET} to N+${HIGHEST_OFFSET} (N is ${DEFAULT_PORT_BASE} by default), ` +
+      'e.g. "npm run demo -- --port-base 20000"',
+  );
 }

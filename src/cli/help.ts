@@ -22,10 +22,17 @@ Runs the proxy with the given config file.
       --log-level LEVEL  fatal, error, warn, info, debug, trace or silent (overrides log.level)
       --log-format FMT   json, pretty or auto (auto: pretty on a terminal, JSON otherwise)
 `,
-  demo: `Usage: o365-mail-proxy demo [--log-level LEVEL] [--log-format FORMAT]
+  demo: `Usage: o365-mail-proxy demo [--port-base N] [--log-level LEVEL] [--log-format FORMAT]
 
 Starts a local stand-in for Entra ID and Exchange Online (nothing leaves this machine), then
-the proxy in front of it, and prints the settings to give a mail client. Stop with Ctrl-C.
+the proxy in front of it, and prints the settings to give a mail client. Stop with Ctrl-C; the
+demo then deletes its temporary directory (config, client secret, key).
+
+      --port-base N      listen on N plus the well-known ports: N+143 IMAP, N+144 IMAP STARTTLS,
+                         N+993 IMAPS, N+110/111/995 POP3, N+25/587/465 SMTP (default N: 1000,
+                         so 1143, 1144, 1993, ...). Use another N when those ports are taken.
+      --log-level LEVEL  warn by default, so the settings stay on screen; info shows every session
+      --log-format FMT   json, pretty or auto
 `,
   doctor: `Usage: o365-mail-proxy doctor [--config FILE] [--account NAME] [--protocol imap|pop3|smtp] [--json]
 
@@ -50,13 +57,16 @@ newline removed) and prints only the hash:
 
   printf '%s' 'the password' | o365-mail-proxy hash-password
 `,
-  'gen-cert': `Usage: o365-mail-proxy gen-cert [--out DIR] [--host NAME]... [--force]
+  'gen-cert': `Usage: o365-mail-proxy gen-cert [--out DIR] [--host NAME]... [--group GROUP] [--force]
 
 Writes a self-signed certificate and key (DIR/localhost.crt, DIR/localhost.key) for the local
-TLS listeners, valid for localhost, 127.0.0.1 and ::1 plus any --host names.
+TLS listeners, valid for localhost, 127.0.0.1 and ::1 plus any --host names and addresses.
+The key is readable only by the user who ran gen-cert, unless --group says otherwise.
 
-  --out DIR     where to write (default: certs)
-  --host NAME   an extra DNS name (repeatable); the first one becomes the subject
-  --force       replace existing files
+  --out DIR      where to write (default: certs)
+  --host NAME    an extra DNS name or IP address (repeatable); the first one becomes the subject
+  --group GROUP  let this group read the key too (mode 0640): the group the service runs as,
+                 e.g. o365-mail-proxy (systemd) or 1000 (the container image)
+  --force        replace existing files
 `,
 };

@@ -1,4 +1,4 @@
-import { Secret } from '../secret.js';
+import { Secret } from '../config/secret.js';
 
 /** Reads a password from the terminal without echoing it. */
 export function promptHidden(question: string): Promise<Secret> {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { ProxyConfig } from './types.js';
+import { unreadableFile } from './file-access.js';
 import { ConfigError, validateConfig } from './validate.js';
 
 /** Reads and validates a config file; throws ConfigError with every problem found. */
@@ -11,7 +12,8 @@ export function loadConfig(path: string): ProxyConfig {
     text = readFileSync(full, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    throw new ConfigError([{ key: '(file)', problem: `cannot read ${full} (${code})`, fix: 'pass an existing file with --config, e.g. a copy of config.example.json' }], full);
+    const denied = unreadableFile(full, code);
+    throw new ConfigError([{ key: '(file)', problem: denied?.problem ?? `cannot read ${full} (${code})`, fix: denied?.fix ?? 'pass an existing file with --config, e.g. a copy of config.example.json' }], full);
   }
   let raw: unknown;
   try {

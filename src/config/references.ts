@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { unreadableFile } from './file-access.js';
 
 const REFERENCE = /^\$\{(env|file):([^}]+)\}$/;
 
@@ -27,6 +28,6 @@ export function resolveReference(text: string, baseDir: string): ResolvedReferen
     return { ok: true, value: readFileSync(path, 'utf8').replace(/\r?\n$/, '') };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    return { ok: false, problem: `cannot read ${path} (${code})`, fix: 'check the path (relative paths start at the config file) and its permissions' };
+    return { ok: false, ...(unreadableFile(path, code) ?? { problem: `cannot read ${path} (${code})`, fix: 'check the path (relative paths start at the config file) and its permissions' }) };
   }
 }

@@ -1,4 +1,4 @@
-import type { Secret } from '../secret.js';
+import type { Secret } from './secret.js';
 
 export const PROTOCOLS = ['imap', 'pop3', 'smtp'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];

@@ -2,18 +2,19 @@ import { Writable } from 'node:stream';
 import { loadConfig } from '../config/load.js';
 import { ConfigError } from '../config/validate.js';
 import type { AccountConfig, Protocol, ProxyConfig } from '../config/types.js';
-import { certificateValidities, describeValidity, RENEW_WITHIN_DAYS } from '../certificate-expiry.js';
-import { connectorOptions, tokenOptions } from '../context.js';
-import { createLogger } from '../log.js';
+import { certificateValidities, describeValidity, RENEW_WITHIN_DAYS } from '../ops/certificate-expiry.js';
+import { tokenOptions } from '../tokens/options.js';
+import { connectorOptions } from '../upstream/options.js';
+import { createLogger } from '../ops/log.js';
 import { REQUIRED_ROLE } from '../tokens/claims.js';
 import { TokenError } from '../tokens/errors.js';
 import { TokenProvider, type AccessToken } from '../tokens/provider.js';
 import { UpstreamConnector } from '../upstream/connector.js';
-import { UpstreamError } from '../upstream/errors.js';
+import { UpstreamError } from '../outbound/errors.js';
 import { loginImap } from '../upstream/imap-login.js';
 import { loginPop3 } from '../upstream/pop3-login.js';
 import { SmtpUpstream } from '../upstream/smtp-client.js';
-import { AADSTS_ADVICE, enableSmtpAuth, grantMailbox, registerServicePrincipal, roleFix } from './advice.js';
+import { aadstsAdvice, enableSmtpAuth, grantMailbox, registerServicePrincipal, roleFix } from '../tokens/setup-advice.js';
 
 /** One line of the checklist. */
 export interface Finding {
@@ -102,7 +103,7 @@ async function tokenCheck(provider: TokenProvider, appName: string, tenantId: st
     return token;
   } catch (error) {
     const failure = error instanceof TokenError ? error : new TokenError(String(error), true, String(error));
-    const advice = failure.aadsts ? AADSTS_ADVICE[failure.aadsts] : undefined;
+    const advice = failure.aadsts ? aadstsAdvice(failure.aadsts) : undefined;
     findings.push({
       check: `token ${appName}`,
       ok: false,
@@ -119,9 +120,9 @@ async function loginCheck(config: ProxyConfig, connector: UpstreamConnector, acc
   const { upstream } = config;
   const target = upstream[protocol];
   try {
-    if (protocol === 'imap') (await loginImap(connector, target, account.mailbox, token.token, upstream.loginTimeoutMs)).socket.destroy();
-    else if (protocol === 'pop3') (await loginPop3(connector, target, account.mailbox, token.token, upstream.loginTimeoutMs)).socket.destroy();
-    else await (await SmtpUpstream.open(connector, target, account.mailbox, token.token, upstream.loginTimeoutMs)).quit();
+    if (protocol === 'imap') (await loginImap(connector, upstream, account.mailbox, token.token)).socket.destroy();
+    else if (protocol === 'pop3') (await loginPop3(connector, upstream, account.mailbox, token.token)).socket.destroy();
+    else await (await SmtpUpstream.open(connector, upstream, account.mailbox, token.token)).quit();
     return { check, ok: true, summary: `${account.mailbox} opens over ${protocol.toUpperCase()} at ${target.host}:${target.port}` };
   } catch (error) {
     if (!(error instanceof UpstreamError)) throw error;

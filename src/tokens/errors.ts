@@ -1,3 +1,5 @@
+import { aadstsReason } from './setup-advice.js';
+
 /**
  * Why a token could not be had, in words a person can act on. `temporary` decides the answer
  * the mail client gets (IMAP NO [UNAVAILABLE] vs NO [AUTHENTICATIONFAILED], and so on).
@@ -16,22 +18,6 @@ export class TokenError extends Error {
     super(reason);
   }
 }
-
-/** AADSTS codes people meet with the client-credentials flow, and what they mean. */
-const AADSTS_REASONS: Record<string, string> = {
-  '7000215': 'invalid client secret',
-  '7000222': 'client secret expired',
-  '700016': 'application not found in the tenant',
-  '90002': 'tenant not found',
-  '900023': 'tenant ID is not valid',
-  '700027': 'client certificate not accepted',
-  '700024': 'client assertion not valid at this time (check the clock)',
-  '1002012': 'invalid scope',
-  '70011': 'invalid scope',
-  '7000112': 'application is disabled',
-  '500011': 'Exchange Online is not available in the tenant',
-  '50126': 'invalid credentials',
-};
 
 const TEMPORARY_CODES = new Set(['network_error', 'request_timeout', 'temporarily_unavailable', 'service_unavailable']);
 
@@ -52,9 +38,8 @@ export function classifyTokenFailure(error: unknown, networkFailure?: string): T
   const status = e.status ?? 0;
   const temporary = throttled || status >= 500 || status === 429 || TEMPORARY_CODES.has(e.errorCode ?? '') || (!aadsts && !(status >= 400));
 
-  if (aadsts && AADSTS_REASONS[aadsts] && !temporary) {
-    return new TokenError(`${AADSTS_REASONS[aadsts]} (AADSTS${aadsts})`, false, detail, aadsts);
-  }
+  const known = aadsts ? aadstsReason(aadsts) : undefined;
+  if (known && !temporary) return new TokenError(`${known} (AADSTS${aadsts})`, false, detail, aadsts);
   if (temporary) return new TokenError('token service unavailable, try again later', true, detail, aadsts);
   return new TokenError(`token request rejected${aadsts ? ` (AADSTS${aadsts})` : ''}`, false, detail, aadsts);
 }

@@ -2,7 +2,7 @@ import { Agent, request, type AgentOptions, type RequestOptions } from 'node:htt
 import type { Duplex } from 'node:stream';
 import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node';
 import type { HttpProxyConfig } from '../config/types.js';
-import { openTunnel } from '../upstream/http-proxy.js';
+import { openTunnel } from '../outbound/http-proxy.js';
 
 /** MSAL's network module, plus what went wrong on the wire: MSAL reports a failed request as a bare code. */
 export interface TokenNetworkClient extends INetworkModule {

@@ -1,19 +1,11 @@
-import { ConfidentialClientApplication, LogLevel, type Configuration } from '@azure/msal-node';
 import type { Logger } from 'pino';
 import type { AppConfig, HttpProxyConfig } from '../config/types.js';
-import type { Metrics } from '../metrics.js';
-import { MICROSOFT_AUTHORITY_HOSTS } from '../config/clouds.js';
-import { Secret } from '../secret.js';
-import { readTokenClaims, type TokenClaims } from './claims.js';
+import type { Metrics } from '../ops/metrics.js';
+import type { Secret } from '../config/secret.js';
 import { TokenError, classifyTokenFailure } from './errors.js';
-import { createNetworkClient, type TokenNetworkClient } from './network-client.js';
+import { msalTokenSource, type AccessToken, type TokenSource } from './msal-source.js';
 
-export interface AccessToken {
-  token: Secret;
-  /** Epoch milliseconds. */
-  expiresAt: number;
-  claims: TokenClaims | undefined;
-}
+export type { AccessToken, TokenSource } from './msal-source.js';
 
 export interface TokenProviderOptions {
   requestTimeoutMs: number;
@@ -29,7 +21,7 @@ export interface TokenProviderOptions {
 const FALLBACK_MIN_REMAINING_MS = 60_000;
 
 /**
- * App-only access tokens for one app registration (OAuth 2.0 client credentials via MSAL).
+ * App-only access tokens for one app registration, from a TokenSource (MSAL by default).
  *
  * - Concurrent requests are merged into one (MSAL does not: 100 parallel calls on a fresh
  *   instance make 100 requests), so a burst of logins costs one token request.
@@ -41,17 +33,16 @@ const FALLBACK_MIN_REMAINING_MS = 60_000;
  */
 export class TokenProvider {
   readonly #app: AppConfig;
-  readonly #msal: ConfidentialClientApplication;
-  readonly #network: TokenNetworkClient;
+  readonly #source: TokenSource;
   readonly #options: TokenProviderOptions;
   #current: (AccessToken & { obtainedAt: number }) | undefined;
   #inFlight: Promise<AccessToken> | undefined;
 
-  constructor(app: AppConfig, options: TokenProviderOptions) {
+  /** `source`: where tokens come from (MSAL unless a test passes a fake). */
+  constructor(app: AppConfig, options: TokenProviderOptions, source: TokenSource = msalTokenSource(app, options)) {
     this.#app = app;
     this.#options = options;
-    this.#network = createNetworkClient({ timeoutMs: options.requestTimeoutMs, ...(options.ca ? { ca: options.ca } : {}), ...(options.proxy ? { proxy: options.proxy } : {}) });
-    this.#msal = new ConfidentialClientApplication(msalConfiguration(app, options, this.#network));
+    this.#source = source;
   }
 
   getToken(rejected?: Secret): Promise<AccessToken> {
@@ -76,9 +67,9 @@ export class TokenProvider {
     const log = this.#options.log.child({ app: this.#app.name });
     const metrics = this.#options.metrics;
     metrics?.tokenRequests.add({ app: this.#app.name });
-    this.#network.takeLastFailure(); // forget failures of earlier requests
+    this.#source.takeLastFailure(); // forget failures of earlier requests
     try {
-      const token = await withDeadline(this.#acquire(), this.#options.requestTimeoutMs);
+      const token = await withDeadline(this.#source.acquire(), this.#options.requestTimeoutMs);
       this.#current = { ...token, obtainedAt: started };
       metrics?.tokenSeconds.observe({ app: this.#app.name }, (Date.now() - started) / 1000);
       log.info(
@@ -87,7 +78,7 @@ export class TokenProvider {
       );
       return token;
     } catch (error) {
-      const failure = classifyTokenFailure(error, this.#network.takeLastFailure());
+      const failure = classifyTokenFailure(error, this.#source.takeLastFailure());
       metrics?.tokenFailures.add({ app: this.#app.name, kind: failure.temporary ? 'temporary' : 'permanent' });
       const fallback = this.#current;
       const usable = failure.temporary && !afterRejection && fallback
@@ -100,44 +91,6 @@ export class TokenProvider {
       throw failure;
     }
   }
-
-  async #acquire(): Promise<AccessToken> {
-    // skipCache: this class decides when to renew; MSAL's cache would hand back a token
-    // until 5 minutes before expiry, which is too late for a new IMAP session.
-    const result = await this.#msal.acquireTokenByClientCredential({ scopes: [this.#app.scope], skipCache: true });
-    if (!result?.accessToken) {
-      throw new TokenError('token service answered without a token', true, 'token response had no access_token');
-    }
-    const claims = readTokenClaims(result.accessToken);
-    const expiresAt = result.expiresOn?.getTime() ?? (claims?.exp ? claims.exp * 1000 : Date.now() + 3_600_000);
-    return { token: new Secret(result.accessToken), expiresAt, claims };
-  }
-}
-
-function msalConfiguration(app: AppConfig, options: TokenProviderOptions, networkClient: TokenNetworkClient): Configuration {
-  const host = new URL(app.authorityHost).host;
-  const credential = app.credential;
-  return {
-    auth: {
-      clientId: app.clientId,
-      authority: `${app.authorityHost}/${app.tenantId}`,
-      // Hosts other than Microsoft's (a test authority, a private cloud) must be declared,
-      // else MSAL asks Microsoft's instance discovery about them.
-      ...(MICROSOFT_AUTHORITY_HOSTS.has(host) ? {} : { knownAuthorities: [host] }),
-      ...(credential.kind === 'secret'
-        ? { clientSecret: credential.clientSecret.reveal() }
-        : { clientCertificate: { thumbprintSha256: credential.thumbprintSha256, privateKey: credential.privateKey.reveal() } }),
-    },
-    system: {
-      networkClient,
-      loggerOptions: {
-        // MSAL's own logs can carry request details; keep only warnings, without PII.
-        piiLoggingEnabled: false,
-        logLevel: LogLevel.Warning,
-        loggerCallback: (_level, message) => options.log.debug({ event: 'msal', app: app.name, msal: message }, 'msal'),
-      },
-    },
-  };
 }
 
 function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -1,10 +1,10 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, createSecureContext, rootCertificates, type SecureContext, type TLSSocket } from 'node:tls';
-import { isOutOfDescriptors } from '../accept/open-files.js';
+import { isOutOfDescriptors } from '../ops/open-files.js';
 import type { HostPort, HttpProxyConfig } from '../config/types.js';
-import type { Metrics } from '../metrics.js';
-import { UpstreamError } from './errors.js';
-import { openTunnel } from './http-proxy.js';
+import type { Metrics } from '../ops/metrics.js';
+import { UpstreamError } from '../outbound/errors.js';
+import { openTunnel } from '../outbound/http-proxy.js';
 
 export interface ConnectorOptions {
   ca?: string;

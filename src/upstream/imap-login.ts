@@ -1,8 +1,8 @@
-import type { HostPort } from '../config/types.js';
-import type { Secret } from '../secret.js';
-import { parseXoauth2ErrorChallenge, xoauth2InitialResponse } from '../sasl/xoauth2.js';
+import type { HostPort, UpstreamConfig } from '../config/types.js';
+import type { Secret } from '../config/secret.js';
+import { describeRefusal, Xoauth2Client, type Xoauth2Refusal } from './xoauth2.js';
 import { describe, type UpstreamConnector } from './connector.js';
-import { UpstreamError } from './errors.js';
+import { UpstreamError } from '../outbound/errors.js';
 import { SocketLineReader } from './line-reader.js';
 import type { UpstreamSession } from './session.js';
 
@@ -21,24 +21,25 @@ export interface ImapUpstreamSession extends UpstreamSession {
  *   S: * CAPABILITY ... / 2 OK ...            permission Exchange answers "BAD User is
  *                                             authenticated but not connected.")
  */
-export async function loginImap(connector: UpstreamConnector, target: HostPort, mailbox: string, token: Secret, timeoutMs: number): Promise<ImapUpstreamSession> {
+export async function loginImap(connector: UpstreamConnector, upstream: UpstreamConfig, mailbox: string, token: Secret): Promise<ImapUpstreamSession> {
+  const target = upstream.imap;
   const socket = await connector.connectTls(target);
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + upstream.loginTimeoutMs;
   const reader = new SocketLineReader(socket, `IMAP server ${describe(target)}`);
   try {
     const greeting = await reader.readLine(deadline);
     if (!/^\* OK\b/i.test(greeting)) throw new UpstreamError('protocol', `IMAP server ${describe(target)} did not greet with OK`, greeting);
 
-    socket.write(`1 AUTHENTICATE XOAUTH2 ${xoauth2InitialResponse(mailbox, token)}\r\n`);
+    const sasl = new Xoauth2Client(mailbox, token);
+    socket.write(`1 AUTHENTICATE XOAUTH2 ${sasl.start()}\r\n`);
     let capabilities: string[] | undefined;
     for (;;) {
       const line = await reader.readLine(deadline);
       if (line.startsWith('+')) {
-        // Gmail/Dovecot style: the failure comes as a JSON challenge we must acknowledge.
-        const detail = parseXoauth2ErrorChallenge(line.slice(1).trim());
-        socket.write('\r\n');
+        const step = sasl.next(line.slice(1).trim());
+        socket.write(`${step.response}\r\n`);
         const final = await readTagged(reader, '1', deadline);
-        throw rejected(target, final.line, detail?.status);
+        throw rejected(target, final.line, step.refusal);
       }
       capabilities = parseCapabilityLine(line) ?? capabilities;
       const tagged = /^1 (OK|NO|BAD)\b/i.exec(line);
@@ -79,6 +80,6 @@ export function parseCapabilityLine(line: string): string[] | undefined {
   return list === undefined ? undefined : list.trim().split(/\s+/).filter(Boolean);
 }
 
-function rejected(target: HostPort, reply: string, status?: string): UpstreamError {
-  return new UpstreamError('rejected', `IMAP server ${describe(target)} refused the token${status ? ` (status ${status})` : ''}`, reply);
+function rejected(target: HostPort, reply: string, refusal?: Xoauth2Refusal): UpstreamError {
+  return new UpstreamError('rejected', `IMAP server ${describe(target)} refused the token${describeRefusal(refusal)}`, reply);
 }

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
-import { LineBuffer, LineTooLongError } from '../protocols/line-buffer.js';
-import { UpstreamError } from './errors.js';
+import { LineBuffer, LineTooLongError } from '../wire/line-buffer.js';
+import { UpstreamError } from '../outbound/errors.js';
 
 /**
  * Reads CRLF lines from an upstream socket during the login dialogue (and, for SMTP, the

@@ -1,5 +1,5 @@
 import type { Protocol } from '../config/types.js';
-import type { Metrics } from '../metrics.js';
+import type { Metrics } from '../ops/metrics.js';
 
 /** The gate's settings (upstream.maxSessionsPerMailbox, .sessionWaitMs, .maxWaitingPerMailbox). */
 export interface GateLimits {

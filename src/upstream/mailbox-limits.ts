@@ -1,15 +1,22 @@
 import type { Logger } from 'pino';
-import type { Protocol } from '../config/types.js';
-import type { ProxyContext } from '../context.js';
-import { UpstreamError } from './errors.js';
-import { GateRefusal, type Slot } from './mailbox-gate.js';
+import type { Protocol, ProxyConfig } from '../config/types.js';
+import type { Metrics } from '../ops/metrics.js';
+import { UpstreamError } from '../outbound/errors.js';
+import { GateRefusal, type MailboxGate, type Slot } from './mailbox-gate.js';
 import { parseThrottling } from './throttling.js';
 
 // Where the login path meets Exchange's per-mailbox limits: the gate's answer as an
 // UpstreamError, and throttling answers turned into a backoff, a metric and a log line.
 
+/** What of the running proxy these need (the login context has it all). */
+export interface LimitsContext {
+  mailboxGate: MailboxGate;
+  metrics: Metrics;
+  config: Pick<ProxyConfig, 'upstream'>;
+}
+
 /** A place for one more upstream session of this mailbox, or an UpstreamError (busy, throttled, cancelled). */
-export async function enterGate(ctx: ProxyContext, mailbox: string, protocol: Protocol, signal: AbortSignal | undefined): Promise<Slot> {
+export async function enterGate(ctx: LimitsContext, mailbox: string, protocol: Protocol, signal: AbortSignal | undefined): Promise<Slot> {
   try {
     return await ctx.mailboxGate.acquire(mailbox, protocol, signal);
   } catch (error) {
@@ -23,7 +30,7 @@ export async function enterGate(ctx: ProxyContext, mailbox: string, protocol: Pr
  * (the gate), counts it and logs one warning. Returns the backoff in ms, or undefined.
  * `log` names the mailbox already (a child logger bound to it).
  */
-export function noticeThrottling(ctx: ProxyContext, mailbox: string, protocol: Protocol, reply: string | undefined, log: Logger): number | undefined {
+export function noticeThrottling(ctx: LimitsContext, mailbox: string, protocol: Protocol, reply: string | undefined, log: Logger): number | undefined {
   const throttling = reply === undefined ? undefined : parseThrottling(protocol, reply);
   if (!throttling) return undefined;
   const backoffMs = throttling.suggestedMs ?? ctx.config.upstream.throttleBackoffMs;
@@ -34,7 +41,7 @@ export function noticeThrottling(ctx: ProxyContext, mailbox: string, protocol: P
 }
 
 /** A failed upstream login that was Exchange throttling becomes a `throttled` error (never retried). */
-export function recognizeThrottling(ctx: ProxyContext, mailbox: string, protocol: Protocol, error: unknown, log: Logger): unknown {
+export function recognizeThrottling(ctx: LimitsContext, mailbox: string, protocol: Protocol, error: unknown, log: Logger): unknown {
   if (!(error instanceof UpstreamError)) return error;
   const backoffMs = noticeThrottling(ctx, mailbox, protocol, error.serverReply, log);
   if (backoffMs === undefined) return error;

@@ -1,13 +1,13 @@
 import { hostname } from 'node:os';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import type { HostPort } from '../config/types.js';
-import type { Secret } from '../secret.js';
-import { DotStuffer } from '../protocols/smtp/dot-stuffing.js';
-import { SmtpReplyAssembler, ehloKeywords, formatReply, type SmtpReply } from '../protocols/smtp/reply.js';
-import { parseXoauth2ErrorChallenge, xoauth2InitialResponse } from '../sasl/xoauth2.js';
+import type { HostPort, UpstreamConfig } from '../config/types.js';
+import type { Secret } from '../config/secret.js';
+import { DotStuffer } from '../wire/dot-stuffing.js';
+import { SmtpReplyAssembler, ehloKeywords, formatReply, type SmtpReply } from '../wire/smtp-reply.js';
+import { describeRefusal, Xoauth2Client, type Xoauth2Refusal } from './xoauth2.js';
 import { describe, type UpstreamConnector } from './connector.js';
-import { UpstreamError } from './errors.js';
+import { UpstreamError } from '../outbound/errors.js';
 import { SocketLineReader } from './line-reader.js';
 
 /** RFC 5321 section 4.5.3.2 asks clients to wait up to 10 minutes for the end of DATA. */
@@ -39,48 +39,57 @@ export class SmtpUpstream {
     this.#reader = new SocketLineReader(socket, label);
   }
 
-  static async open(connector: UpstreamConnector, target: HostPort, mailbox: string, token: Secret, timeoutMs: number): Promise<SmtpUpstream> {
-    const label = `SMTP server ${describe(target)}`;
-    const client = new SmtpUpstream(await connector.connectPlain(target), label);
-    const deadline = Date.now() + timeoutMs;
+  static async open(connector: UpstreamConnector, upstream: UpstreamConfig, mailbox: string, token: Secret): Promise<SmtpUpstream> {
+    const target = upstream.smtp;
+    const client = new SmtpUpstream(await connector.connectPlain(target), `SMTP server ${describe(target)}`);
+    const deadline = Date.now() + upstream.loginTimeoutMs;
     try {
-      client.#expect(await client.#readReply(deadline), 220, 'greeting');
-      const helo = `EHLO ${hostname() || 'localhost'}\r\n`;
-      client.#socket.write(helo);
-      const before = client.#expect(await client.#readReply(deadline), 250, 'EHLO');
-      if (!ehloKeywords(before).has('STARTTLS')) {
-        throw new UpstreamError('protocol', `${label} does not offer STARTTLS; the token will not be sent in clear text`);
-      }
-      client.#socket.write('STARTTLS\r\n');
-      client.#expect(await client.#readReply(deadline), 220, 'STARTTLS');
-      // Anything the server sent after its 220 arrived in clear text: drop it (injection).
-      client.#reader.release();
-      client.#socket = await connector.startTls(client.#socket, target);
-      client.#reader = new SocketLineReader(client.#socket, label);
-      client.#socket.write(helo);
-      client.#expect(await client.#readReply(deadline), 250, 'EHLO after STARTTLS');
-
-      client.#socket.write('AUTH XOAUTH2\r\n');
-      let reply = await client.#readReply(deadline);
-      if (reply.code !== 334) throw new UpstreamError(reply.code >= 500 ? 'rejected' : 'protocol', `${label} refused AUTH XOAUTH2`, formatReply(reply));
-      client.#socket.write(`${xoauth2InitialResponse(mailbox, token)}\r\n`);
-      reply = await client.#readReply(deadline);
-      let status: string | undefined;
-      if (reply.code === 334) {
-        status = parseXoauth2ErrorChallenge(reply.lines[0] ?? '')?.status;
-        client.#socket.write('\r\n');
-        reply = await client.#readReply(deadline);
-      }
-      if (reply.code !== 235) {
-        // 454/421 mean "try later"; anything else refuses this token for this mailbox, 4xx
-        // included (Exchange answers a missing mailbox permission with 430 4.2.0 STOREDRV).
-        const kind = reply.code === 454 || reply.code === 421 ? 'unreachable' : 'rejected';
-        throw new UpstreamError(kind, `${label} refused the token${status ? ` (status ${status})` : ''}`, formatReply(reply));
-      }
+      await client.#startTls(connector, target, deadline);
+      await client.#authenticate(new Xoauth2Client(mailbox, token), deadline);
       return client;
     } catch (error) {
       client.close();
       throw error;
+    }
+  }
+
+  /** Greeting, EHLO, STARTTLS, EHLO again: the token never crosses in clear text. */
+  async #startTls(connector: UpstreamConnector, target: HostPort, deadline: number): Promise<void> {
+    this.#expect(await this.#readReply(deadline), 220, 'greeting');
+    const helo = `EHLO ${hostname() || 'localhost'}\r\n`;
+    this.#socket.write(helo);
+    const before = this.#expect(await this.#readReply(deadline), 250, 'EHLO');
+    if (!ehloKeywords(before).has('STARTTLS')) {
+      throw new UpstreamError('protocol', `${this.#label} does not offer STARTTLS; the token will not be sent in clear text`);
+    }
+    this.#socket.write('STARTTLS\r\n');
+    this.#expect(await this.#readReply(deadline), 220, 'STARTTLS');
+    // Anything the server sent after its 220 arrived in clear text: drop it (injection).
+    this.#reader.release();
+    this.#socket = await connector.startTls(this.#socket, target);
+    this.#reader = new SocketLineReader(this.#socket, this.#label);
+    this.#socket.write(helo);
+    this.#expect(await this.#readReply(deadline), 250, 'EHLO after STARTTLS');
+  }
+
+  async #authenticate(sasl: Xoauth2Client, deadline: number): Promise<void> {
+    this.#socket.write('AUTH XOAUTH2\r\n');
+    let reply = await this.#readReply(deadline);
+    if (reply.code !== 334) throw new UpstreamError(reply.code >= 500 ? 'rejected' : 'protocol', `${this.#label} refused AUTH XOAUTH2`, formatReply(reply));
+    this.#socket.write(`${sasl.start()}\r\n`);
+    reply = await this.#readReply(deadline);
+    let refusal: Xoauth2Refusal | undefined;
+    if (reply.code === 334) {
+      const step = sasl.next(reply.lines[0] ?? '');
+      refusal = step.refusal;
+      this.#socket.write(`${step.response}\r\n`);
+      reply = await this.#readReply(deadline);
+    }
+    if (reply.code !== 235) {
+      // 454/421 mean "try later"; anything else refuses this token for this mailbox, 4xx
+      // included (Exchange answers a missing mailbox permission with 430 4.2.0 STOREDRV).
+      const kind = reply.code === 454 || reply.code === 421 ? 'unreachable' : 'rejected';
+      throw new UpstreamError(kind, `${this.#label} refused the token${describeRefusal(refusal)}`, formatReply(reply));
     }
   }
 

@@ -19,6 +19,20 @@ export async function freePort(): Promise<number> {
   throw new Error('no free port found below the ephemeral range');
 }
 
+/**
+ * A base port N for which N + each offset was free a moment ago, drawn below the ephemeral
+ * range like freePort: for the demo's --port-base, so no test needs the demo's default ports.
+ */
+export async function freePortBase(offsets: readonly number[]): Promise<number> {
+  const [ephemeralLow] = ephemeralRange();
+  const highest = Math.max(...offsets);
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 10_000 + Math.floor(Math.random() * (ephemeralLow - 10_000 - highest));
+    if ((await Promise.all(offsets.map((offset) => canBind(base + offset)))).every(Boolean)) return base;
+  }
+  throw new Error('no free block of ports found below the ephemeral range');
+}
+
 function ephemeralRange(): [number, number] {
   try {
     const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);

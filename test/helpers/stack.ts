@@ -1,13 +1,14 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { generateSelfSignedCertificate, type GeneratedCertificate } from '../../src/certificates.js';
+import { vi } from 'vitest';
+import { generateSelfSignedCertificate, type GeneratedCertificate } from '../../src/ops/self-signed-certificate.js';
 import { validateConfig } from '../../src/config/validate.js';
 import type { Protocol, TlsMode } from '../../src/config/types.js';
-import { createLogger } from '../../src/log.js';
-import { hashPassword } from '../../src/password-hash.js';
-import { Secret } from '../../src/secret.js';
-import { startProxy, type RunningProxy } from '../../src/server.js';
+import { createLogger } from '../../src/ops/log.js';
+import { hashPassword } from '../../src/config/password-hash.js';
+import { Secret } from '../../src/config/secret.js';
+import { startProxy, type RunningProxy } from '../../src/listen/proxy.js';
 import { startSandbox, type Sandbox, type SandboxApp, type SandboxOptions } from '../../src/sandbox/index.js';
 import { FAST_HASH_PARAMS, tempDir } from './config.js';
 import { logCapture } from './net.js';
@@ -149,8 +150,10 @@ export async function curl(args: string[], input?: Buffer): Promise<{ stdout: Bu
  * what it got before it stuck.
  */
 export async function leftovers(stack: Stack, waitMs = 5_000): Promise<{ openSessions: unknown[]; active: number; errors: unknown[] }> {
-  const deadline = Date.now() + waitMs;
-  while (stack.proxy.activeSessions() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+  // Not met in time: the report below says what is left.
+  await vi.waitFor(() => {
+    if (stack.proxy.activeSessions() > 0) throw new Error('sessions still open');
+  }, { timeout: waitMs, interval: 25 }).catch(() => undefined);
   const entries = stack.logs.map((line) => JSON.parse(line) as { sid?: string; event?: string; level: number });
   const closed = new Set(entries.filter((e) => e.event === 'close').map((e) => e.sid));
   return {

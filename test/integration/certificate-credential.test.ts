@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { generateSelfSignedCertificate } from '../../src/certificates.js';
+import { generateSelfSignedCertificate } from '../../src/ops/self-signed-certificate.js';
 import { python, startStack, type Stack } from '../helpers/stack.js';
 import { tempDir } from '../helpers/config.js';
 import { join } from 'node:path';

@@ -1,12 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { certificateValidities } from '../../src/certificate-expiry.js';
-import { generateSelfSignedCertificate } from '../../src/certificates.js';
+import { certificateValidities } from '../../src/ops/certificate-expiry.js';
+import { generateSelfSignedCertificate } from '../../src/ops/self-signed-certificate.js';
 import { validateConfig } from '../../src/config/validate.js';
 import { runDoctor } from '../../src/doctor/run.js';
-import { createLogger } from '../../src/log.js';
-import { startProxy } from '../../src/server.js';
+import { createLogger } from '../../src/ops/log.js';
+import { startProxy } from '../../src/listen/proxy.js';
 import { minimalConfig, tempDir } from '../helpers/config.js';
 import { freePort, logCapture } from '../helpers/net.js';
 
@@ -43,7 +43,7 @@ describe('certificates that run out', () => {
       const warning = lines.map((line) => JSON.parse(line)).find((entry) => entry.event === 'certificate.expiring');
       expect(warning).toMatchObject({ level: 40, certificate: 'tls.certFile', daysLeft: 19, fix: expect.stringContaining('gen-cert --force') });
       expect(warning.msg).toMatch(/^tls\.certFile is valid until \d{4}-\d\d-\d\d \(19 days\)$/);
-      const metrics = proxy.metrics.render();
+      const metrics = await proxy.metrics.render();
       expect(metrics).toMatch(/o365p_certificate_expiry_timestamp_seconds\{certificate="tls\.certFile"\} \d{10}/);
       expect(metrics).toMatch(/o365p_certificate_expiry_timestamp_seconds\{certificate="apps\.contoso\.certificate\.certFile"\} \d{10}/);
     } finally {

@@ -1,7 +1,8 @@
 import { connect } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mulberry32 } from '../helpers/random.js';
 import { leftovers, PASSWORD, sampleMessage, startStack, USER, type Stack } from '../helpers/stack.js';
+import { PATIENCE } from '../helpers/wait.js';
 
 /**
  * Clients that leave a piped session in every rude way: in the middle of a 2 MiB answer,
@@ -71,7 +72,6 @@ describe('rude clients in piped sessions', () => {
     await Promise.all(Array.from({ length: SESSIONS }, () => rudeSession(stack.port(protocol), protocol, next)));
     expect(await leftovers(stack)).toEqual({ openSessions: [], active: 0, errors: [] });
     // The sandbox saw every upstream session end too.
-    for (let tries = 0; stack.sandbox.openConnections() > 0 && tries < 80; tries++) await new Promise((resolve) => setTimeout(resolve, 25));
-    expect(stack.sandbox.openConnections()).toBe(0);
+    await vi.waitFor(() => expect(stack.sandbox.openConnections()).toBe(0), { ...PATIENCE, timeout: 2_000 });
   }, 30_000);
 });

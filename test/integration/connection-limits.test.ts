@@ -1,7 +1,8 @@
 import { connect, type Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Protocol, TlsMode } from '../../src/config/types.js';
 import { leftovers, PASSWORD, startStack, USER, type Stack } from '../helpers/stack.js';
+import { PATIENCE } from '../helpers/wait.js';
 import { WireClient } from '../helpers/wire.js';
 
 let stack: Stack | undefined;
@@ -21,16 +22,8 @@ async function greeted(protocol: Protocol, options: { tls?: TlsMode; localAddres
   return { client, first: await client.line() };
 }
 
-async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 const refusedLines = (s: Stack) => s.logs.map((line) => JSON.parse(line)).filter((entry) => entry.event === 'connections.refused');
-const refusedMetric = (s: Stack, protocol: string, reason: string) => Number(new RegExp(`o365p_connections_refused_total\\{protocol="${protocol}",reason="${reason}"\\} (\\d+)`).exec(s.proxy.metrics.render())?.[1] ?? 0);
+const refusedMetric = (s: Stack, protocol: string, reason: string) => s.proxy.metrics.connectionsRefused.value({ protocol, reason });
 
 describe('clients.maxConnections', () => {
   it('past it, every protocol says its own "try later" and closes, on every TLS mode', async () => {
@@ -51,10 +44,10 @@ describe('clients.maxConnections', () => {
         await client.ended();
       }
     }
-    expect(refusedMetric(stack, 'imap', 'max-connections')).toBe(3);
-    expect(refusedMetric(stack, 'smtp', 'max-connections')).toBe(3);
+    expect(await refusedMetric(stack, 'imap', 'max-connections')).toBe(3);
+    expect(await refusedMetric(stack, 'smtp', 'max-connections')).toBe(3);
     // Refused connections hold nothing once closed.
-    await until(() => stack!.proxy.openConnections() === 2);
+    await vi.waitFor(() => expect(stack!.proxy.openConnections()).toBe(2), PATIENCE);
   });
 
   it('counts a connection until its socket closes, then lets the next one in', async () => {
@@ -65,7 +58,7 @@ describe('clients.maxConnections', () => {
     smtp.client.send('QUIT\r\n');
     expect(await smtp.client.line()).toMatch(/^221 /);
     await smtp.client.ended();
-    await until(() => stack!.proxy.openConnections() === 1);
+    await vi.waitFor(() => expect(stack!.proxy.openConnections()).toBe(1), PATIENCE);
     const imap = await greeted('imap');
     expect(imap.first).toMatch(/^\* OK /);
     imap.client.send(`a LOGIN ${USER} {${Buffer.byteLength(PASSWORD)}+}\r\n${PASSWORD}\r\n`);
@@ -83,7 +76,7 @@ describe('clients.maxConnections', () => {
     const lines = refusedLines(stack);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ level: 40, reason: 'max-connections', refused: 1, proto: 'pop3', detail: 'clients.maxConnections (1) reached', client: expect.stringMatching(/^127\.0\.0\.1:\d+$/) });
-    expect(refusedMetric(stack, 'pop3', 'max-connections')).toBe(5);
+    expect(await refusedMetric(stack, 'pop3', 'max-connections')).toBe(5);
     // The four since then are not lost: they come in the next line (here: at shutdown).
     await stack.close();
     const after = refusedLines(stack);
@@ -104,11 +97,11 @@ describe('clients.maxConnections', () => {
     const closed = sockets.map((socket) => new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now()))));
     const started = Date.now();
     // All but the few refusals allowed at once are cut right away; those few at their deadline.
-    await until(() => sockets.filter((s) => s.destroyed || s.readableEnded).length >= 60 - 16, 2000);
+    await vi.waitFor(() => expect(sockets.filter((s) => s.destroyed || s.readableEnded).length).toBeGreaterThanOrEqual(60 - 16), { ...PATIENCE, timeout: 2000 });
     const times = await Promise.all(closed);
     expect(Math.max(...times) - started).toBeLessThan(7000);
-    expect(refusedMetric(stack, 'imap', 'max-connections')).toBe(60);
-    await until(() => stack!.proxy.openConnections() === 1);
+    expect(await refusedMetric(stack, 'imap', 'max-connections')).toBe(60);
+    await vi.waitFor(() => expect(stack!.proxy.openConnections()).toBe(1), PATIENCE);
     for (const socket of sockets) socket.destroy();
   });
 });
@@ -137,7 +130,7 @@ describe('clients.maxConnectionsPerAddress', () => {
     expect((await greeted('pop3')).first).toBe('-ERR [SYS/TEMP] Too many connections from your address, try again later.');
     expect((await greeted('pop3', { localAddress: '127.0.0.2' })).first).toMatch(/^\+OK /);
     expect(refusedLines(stack)[0]).toMatchObject({ reason: 'max-connections-per-address', client: expect.stringMatching(/^127\.0\.0\.1:/), detail: 'clients.maxConnectionsPerAddress (2) reached' });
-    expect(refusedMetric(stack, 'pop3', 'max-connections-per-address')).toBe(1);
+    expect(await refusedMetric(stack, 'pop3', 'max-connections-per-address')).toBe(1);
   });
 
   it('is off at 0', async () => {

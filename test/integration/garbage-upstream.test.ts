@@ -1,7 +1,7 @@
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateSelfSignedCertificate } from '../../src/certificates.js';
+import { generateSelfSignedCertificate } from '../../src/ops/self-signed-certificate.js';
 import type { Protocol } from '../../src/config/types.js';
 import { mulberry32 } from '../helpers/random.js';
 import { leftovers, PASSWORD, startStack, USER, type Stack } from '../helpers/stack.js';

@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { sha256 } from '../helpers/digest.js';
 import { leftovers, curl, PASSWORD, python, sampleMessage, startStack, USER, type Stack } from '../helpers/stack.js';
+import { PATIENCE } from '../helpers/wait.js';
 import { WireClient } from '../helpers/wire.js';
 
 const messages = [sampleMessage('First'), sampleMessage('Second', '.leading dot\r\nÜmlaut body\r\n')];
@@ -173,7 +174,8 @@ describe('IMAP conversation before login', () => {
     const received: Buffer[] = [];
     secure.on('data', (chunk: Buffer) => received.push(chunk));
     secure.write('c NOOP\r\n');
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Commands are answered in order: had the injected LOGIN been read, its answer came first.
+    await vi.waitFor(() => expect(Buffer.concat(received).toString()).toContain('c OK'), PATIENCE);
     expect(Buffer.concat(received).toString()).toBe('c OK NOOP completed.\r\n');
     secure.destroy();
   });

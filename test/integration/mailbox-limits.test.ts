@@ -1,6 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Protocol } from '../../src/config/types.js';
 import { leftovers, MAILBOX, PASSWORD, startStack, USER, type Stack } from '../helpers/stack.js';
+import { PATIENCE } from '../helpers/wait.js';
 import { WireClient } from '../helpers/wire.js';
 
 // Exchange's per-mailbox limits, kept by the proxy before Exchange enforces them: small caps
@@ -17,23 +18,15 @@ beforeAll(async () => {
 afterEach(async () => {
   for (const client of clients.splice(0)) client.close();
   stack.sandbox.throttle(MAILBOX, 0);
-  await until(() => inUse('imap') + inUse('pop3') + inUse('smtp') === 0);
+  await vi.waitFor(() => expect(inUse('imap') + inUse('pop3') + inUse('smtp')).toBe(0), PATIENCE);
 });
 afterAll(() => stack?.close());
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(10);
-  }
-}
-
-/** Upstream sessions holding a place now, as /metrics shows them. */
+/** Upstream sessions holding a place now (o365p_upstream_sessions shows the same count: test/unit/mailbox-gate.test.ts). */
 function inUse(protocol: Protocol, s = stack): number {
-  return s.proxy.metrics.upstreamSessions.values.get(`protocol="${protocol}"`) ?? 0;
+  return s.proxy.context().mailboxGate.inUse(protocol);
 }
 
 function logEvents(event: string): Record<string, any>[] {
@@ -112,8 +105,8 @@ describe('sessions per mailbox', () => {
     expect((await login('pop3')).reply).toBe(`-ERR [SYS/TEMP] ${BUSY}`);
     expect((await login('smtp')).reply).toMatch(/^235 /);
     expect((await login('smtp')).reply).toBe(`454 4.7.0 ${BUSY}`);
-    const refusals = stack.proxy.metrics.upstreamRefusals.values;
-    expect([refusals.get('protocol="imap",reason="busy"'), refusals.get('protocol="pop3",reason="busy"'), refusals.get('protocol="smtp",reason="busy"')]).toEqual([3, 1, 1]);
+    const busy = (protocol: Protocol) => stack.proxy.metrics.upstreamRefusals.value({ protocol, reason: 'busy' });
+    expect([await busy('imap'), await busy('pop3'), await busy('smtp')]).toEqual([3, 1, 1]);
   });
 
   it('gives the place back when the upstream login fails', async () => {
@@ -136,9 +129,9 @@ describe('sessions per mailbox', () => {
     sendLogin(gone, 'imap');
     await sleep(100);
     gone.close();
-    await until(() => logEvents('auth.fail').some((e) => e.reason === 'upstream-cancelled'));
+    await vi.waitFor(() => expect(logEvents('auth.fail').map((e) => e.reason)).toContain('upstream-cancelled'), PATIENCE);
     first.client.close();
-    await until(() => inUse('imap') === 1);
+    await vi.waitFor(() => expect(inUse('imap')).toBe(1), PATIENCE);
     // The one that left never reached Exchange, not even once its place came free.
     await sleep(200);
     expect(stack.sandbox.stats.imapConnections).toBe(connections + 2);
@@ -149,13 +142,13 @@ describe('sessions per mailbox', () => {
     const { client } = await login('smtp');
     expect(inUse('smtp')).toBe(1);
     stack.sandbox.dropConnections();
-    await until(() => inUse('smtp') === 0);
+    await vi.waitFor(() => expect(inUse('smtp')).toBe(0), PATIENCE);
     client.send(`MAIL FROM:<${MAILBOX}>\r\n`);
     expect(await client.line()).toMatch(/^250 /);
     expect(inUse('smtp')).toBe(1);
     client.send('QUIT\r\n');
     await client.ended();
-    await until(() => inUse('smtp') === 0);
+    await vi.waitFor(() => expect(inUse('smtp')).toBe(0), PATIENCE);
   });
 
   it('keeps counting the open sessions across a reload, and a higher cap lets a waiting login in', async () => {
@@ -181,8 +174,8 @@ describe('sessions per mailbox', () => {
       sendLogin(leaving, 'smtp');
       await sleep(100);
       leaving.close();
-      await until(() => other.sandbox.stats.smtpLogins === 1);
-      await until(() => inUse('smtp', other) === 0 && other.sandbox.openConnections() === 0);
+      await vi.waitFor(() => expect(other.sandbox.stats.smtpLogins).toBe(1), PATIENCE);
+      await vi.waitFor(() => expect([inUse('smtp', other), other.sandbox.openConnections()]).toEqual([0, 0]), PATIENCE);
       const { client, reply } = await login('smtp', other);
       expect(reply).toMatch(/^235 /);
       client.send('QUIT\r\n');
@@ -205,7 +198,7 @@ describe('sessions per mailbox', () => {
       await other.close();
     }
     // The SMTP session's upstream is told QUIT as its client is cut, and closes a moment later.
-    await until(() => inUse('imap', other) + inUse('pop3', other) + inUse('smtp', other) === 0, 3000);
+    await vi.waitFor(() => expect(inUse('imap', other) + inUse('pop3', other) + inUse('smtp', other)).toBe(0), { ...PATIENCE, timeout: 3000 });
   });
 });
 
@@ -220,7 +213,7 @@ describe('when Exchange throttles', () => {
     expect(more).toEqual([]);
     expect(event).toMatchObject({ level: 40, protocol: 'imap', mailbox: MAILBOX, backoffMs: expect.any(Number) });
     expect(event!.backoffMs).toBeGreaterThan(2500);
-    expect(stack.proxy.metrics.upstreamThrottled.values.get('protocol="imap"')).toBe(1);
+    expect(await stack.proxy.metrics.upstreamThrottled.value({ protocol: 'imap' })).toBe(1);
 
     const started = Date.now();
     expect((await login('imap')).reply).toBe(`a NO [UNAVAILABLE] ${THROTTLED}`);

@@ -3,11 +3,12 @@ import { writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
-import { hashPassword } from '../../src/password-hash.js';
-import { Secret } from '../../src/secret.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { hashPassword } from '../../src/config/password-hash.js';
+import { Secret } from '../../src/config/secret.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { FAST_HASH_PARAMS, tempDir } from '../helpers/config.js';
+import { PATIENCE } from '../helpers/wait.js';
 import { WireClient } from '../helpers/wire.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
@@ -51,17 +52,9 @@ async function startLimited(): Promise<{ imap: number; admin: number; entries: (
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
   const entries = () => output.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as LogEntry);
-  await until(() => entries().some((e) => e.event === 'ready'), () => output);
+  await vi.waitFor(() => expect(entries().map((e) => e.event), output).toContain('ready'), { ...PATIENCE, timeout: 15_000 });
   const port = (event: string) => entries().find((e) => e.event === event)!.port as number;
   return { imap: port('listening'), admin: port('admin.listening'), entries };
-}
-
-async function until(condition: () => boolean, describe: () => string = () => '', timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${describe()}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 function metrics(port: number): Promise<string> {
@@ -96,7 +89,7 @@ describe('the open-files limit', () => {
     for (const client of admitted) client.send(`a LOGIN talend {${PASSWORD.length}+}\r\n${PASSWORD}\r\n`);
     expect((await Promise.all(admitted.map((client) => client.line()))).filter((a) => !a.startsWith('a OK'))).toEqual([]);
     expect(answers.slice(budget.sessions)).toEqual(Array(5).fill('* BYE [UNAVAILABLE] Server busy, try again later.'));
-    await until(() => proxy.entries().some((e) => e.event === 'connections.refused'));
+    await vi.waitFor(() => expect(proxy.entries().map((e) => e.event)).toContain('connections.refused'), { ...PATIENCE, timeout: 15_000 });
     expect(proxy.entries().find((e) => e.event === 'connections.refused')).toMatchObject({ level: 40, reason: 'open-files', proto: 'imap' });
     expect(await metrics(proxy.admin)).toMatch(/o365p_connections_refused_total\{protocol="imap",reason="open-files"\} 5\n/);
 
@@ -111,12 +104,7 @@ describe('the open-files limit', () => {
       return client.line();
     };
     // The proxy sees the closes a moment later; until then a new client may still hear "try later".
-    let answer = '';
-    for (let tries = 0; !answer.startsWith('a OK') && tries < 50; tries++) {
-      answer = await login().catch((error: Error) => error.message);
-      if (!answer.startsWith('a OK')) await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    expect(answer).toMatch(/^a OK /);
+    await vi.waitFor(async () => expect(await login().catch((error: Error) => error.message)).toMatch(/^a OK /), { timeout: 5_000, interval: 100 });
     expect(proxy.entries().filter((e) => e.level >= 50)).toEqual([]);
   });
 });
@@ -125,7 +113,7 @@ describe('running out of descriptors anyway', () => {
   it('an upstream connection that fails with EMFILE says so and is counted', async () => {
     // A process that has used up its descriptors (with files here), then dials a listening port.
     const connector = new URL('../../dist/upstream/connector.js', import.meta.url).href;
-    const metricsModule = new URL('../../dist/metrics.js', import.meta.url).href;
+    const metricsModule = new URL('../../dist/ops/metrics.js', import.meta.url).href;
     const script = `
       import { openSync } from 'node:fs';
       import { createServer } from 'node:net';
@@ -138,7 +126,7 @@ describe('running out of descriptors anyway', () => {
       const held = [];
       try { for (;;) held.push(openSync('/dev/null', 'r')); } catch {}
       const outcome = await upstream.connectPlain({ host: '127.0.0.1', port: server.address().port }).then(() => 'connected', (error) => error.message);
-      console.log(JSON.stringify({ outcome, metrics: metrics.render().split('\\n').filter((l) => l.startsWith('o365p_open_files')) }));
+      console.log(JSON.stringify({ outcome, metrics: (await metrics.render()).split('\\n').filter((l) => l.startsWith('o365p_open_files')) }));
       process.exit(0);
     `;
     const output = await new Promise<string>((resolve, reject) => {

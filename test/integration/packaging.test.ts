@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pod } from 'kubernetes-models/v1';
 import { parse as parseYaml } from 'yaml';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { minimalConfig, tempDir } from '../helpers/config.js';
 import { freePort } from '../helpers/net.js';
 
@@ -41,9 +41,7 @@ describe('packaging', () => {
     child.stdout.on('data', (c: Buffer) => (output += c.toString()));
     child.stderr.on('data', (c: Buffer) => (output += c.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    const deadline = Date.now() + 15_000;
-    while (!output.includes('"event":"ready"') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(output).toContain('"event":"ready"');
+    await vi.waitFor(() => expect(output).toContain('"event":"ready"'), { timeout: 15_000, interval: 50 });
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
   });

@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { hashPassword } from '../../src/password-hash.js';
-import { Secret } from '../../src/secret.js';
+import { hashPassword } from '../../src/config/password-hash.js';
+import { Secret } from '../../src/config/secret.js';
 import { leftovers, PASSWORD, startStack, USER, type Stack } from '../helpers/stack.js';
 import { WireClient } from '../helpers/wire.js';
 

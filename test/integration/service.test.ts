@@ -2,9 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
-import { hashPassword } from '../../src/password-hash.js';
-import { Secret } from '../../src/secret.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { hashPassword } from '../../src/config/password-hash.js';
+import { Secret } from '../../src/config/secret.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { FAST_HASH_PARAMS, tempDir } from '../helpers/config.js';
 import { curl } from '../helpers/stack.js';
@@ -55,7 +55,7 @@ async function startService(options: { clientSecret?: string; roles?: string[] }
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
   const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
-  await waitFor(() => output.includes('"event":"ready"'), () => output);
+  await vi.waitFor(() => expect(output).toContain('"event":"ready"'), STARTUP);
   const ports = { imap: boundPort(output, 'listening', 'imap'), smtp: boundPort(output, 'listening', 'smtp'), admin: boundPort(output, 'admin.listening') };
   return { ports, configPath, writeConfig, logs: () => output, exited };
 }
@@ -70,13 +70,8 @@ function boundPort(output: string, event: string, proto?: string): number {
   throw new Error(`no ${event} ${proto ?? ''} line in: ${output}`);
 }
 
-async function waitFor(condition: () => boolean, describe: () => string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out; output: ${describe()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+/** A child process's output: give it the time a cold start takes on a busy machine. */
+const STARTUP = { timeout: 15_000, interval: 50 } as const;
 
 async function imapLogin(port: number, password: string): Promise<{ client: WireClient; answer: string }> {
   const client = await WireClient.open(port);
@@ -101,10 +96,12 @@ describe('running as a service', () => {
     client.send('b NOOP\r\nc LOGOUT\r\n');
     await client.ended();
     (await imapLogin(service.ports.imap, 'wrong')).client.close();
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const metrics = (await http(service.ports.admin, '/metrics')).body;
+    let metrics = '';
+    await vi.waitFor(async () => {
+      metrics = (await http(service.ports.admin, '/metrics')).body;
+      expect(metrics).toContain('o365p_sessions_active{protocol="imap"} 0');
+    }, STARTUP);
     expect(metrics).toContain('o365p_sessions_total{protocol="imap"} 2');
-    expect(metrics).toContain('o365p_sessions_active{protocol="imap"} 0');
     expect(metrics).toContain('o365p_logins_total{protocol="imap",result="ok",reason=""} 1');
     expect(metrics).toContain('o365p_logins_total{protocol="imap",result="denied",reason="wrong-password"} 1');
     expect(metrics).toContain('o365p_token_requests_total{app="contoso"} 1');
@@ -112,13 +109,20 @@ describe('running as a service', () => {
     expect(metrics).toMatch(/o365p_upstream_login_seconds_count\{protocol="imap"\} 1/);
     expect(metrics).toMatch(/o365p_upstream_connect_seconds_count\{host="127\.0\.0\.1"\} 1/);
     expect(metrics).toMatch(/o365p_bytes_total\{protocol="imap",direction="down"\} [1-9]/);
+    // The process and the Node runtime: prom-client's default metrics, under the proxy's prefix.
+    expect(metrics).toMatch(/^o365p_process_cpu_seconds_total \d/m);
+    expect(metrics).toMatch(/^o365p_process_open_fds [1-9]/m);
+    expect(metrics).toMatch(/^o365p_nodejs_eventloop_lag_seconds \d/m);
+    expect(metrics).toMatch(/^o365p_nodejs_eventloop_lag_p99_seconds \d/m);
+    const headers = await curl(['--output', '/dev/null', '--write-out', '%{content_type}', `http://127.0.0.1:${service.ports.admin}/metrics`]);
+    expect(headers.stdout.toString()).toBe('text/plain; version=0.0.4; charset=utf-8');
     expect((await http(service.ports.admin, '/nope')).status).toBe(404);
   });
 
   it('is not ready while no token can be had, and says why', async () => {
     const service = await startService({ clientSecret: 'wrong~secret' });
     // Said at start, before any client logs in.
-    await waitFor(() => service.logs().includes('"event":"token.fail"'), service.logs);
+    await vi.waitFor(() => expect(service.logs()).toContain('"event":"token.fail"'), STARTUP);
     expect(service.logs()).toMatch(/"event":"token\.fail".*AADSTS7000215/);
     const ready = await http(service.ports.admin, '/readyz');
     expect(ready.status).toBe(503);
@@ -127,7 +131,7 @@ describe('running as a service', () => {
 
   it('says at start when the token lacks a role the accounts need', async () => {
     const service = await startService({ roles: ['IMAP.AccessAsApp'] });
-    await waitFor(() => service.logs().includes('"event":"token.role-missing"'), service.logs);
+    await vi.waitFor(() => expect(service.logs()).toContain('"event":"token.role-missing"'), STARTUP);
     const missing = service.logs().split('\n').filter((line) => line.includes('"event":"token.role-missing"')).map((line) => JSON.parse(line).role);
     expect(missing.sort()).toEqual(['POP.AccessAsApp', 'SMTP.SendAsApp']);
   });
@@ -163,7 +167,7 @@ describe('running as a service', () => {
 
     await service.writeConfig('second password');
     child!.kill('SIGHUP');
-    await waitFor(() => service.logs().includes('"event":"reload"'), service.logs);
+    await vi.waitFor(() => expect(service.logs()).toContain('"event":"reload"'), STARTUP);
     expect((await imapLogin(service.ports.imap, 'first password')).answer).toMatch(/^a NO \[AUTHENTICATIONFAILED\]/);
     expect((await imapLogin(service.ports.imap, 'second password')).answer).toMatch(/^a OK/);
     kept.send('b NOOP\r\n');
@@ -171,7 +175,7 @@ describe('running as a service', () => {
 
     writeFileSync(service.configPath, '{"apps": {}}');
     child!.kill('SIGHUP');
-    await waitFor(() => service.logs().includes('"event":"reload.rejected"'), service.logs);
+    await vi.waitFor(() => expect(service.logs()).toContain('"event":"reload.rejected"'), STARTUP);
     expect(service.logs()).toMatch(/new configuration rejected; keeping the running one/);
     expect((await imapLogin(service.ports.imap, 'second password')).answer).toMatch(/^a OK/);
   }, 30_000);

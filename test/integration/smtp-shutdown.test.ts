@@ -1,5 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { leftovers, MAILBOX, PASSWORD, startStack, USER, type Stack } from '../helpers/stack.js';
+import { PATIENCE } from '../helpers/wait.js';
 import { WireClient } from '../helpers/wire.js';
 
 // Shutdown never makes a client send a message twice: "421" only while nothing can have been
@@ -35,11 +36,6 @@ async function inData(stack: Stack): Promise<WireClient> {
   return client;
 }
 
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let tries = 0; tries < 500 && !condition(); tries++) await new Promise((resolve) => setTimeout(resolve, 10));
-  if (!condition()) throw new Error(`timed out waiting for ${what}`);
-}
-
 const delivered = () => stack!.sandbox.messages(OTHER).map((m) => m.toString());
 
 describe('SMTP on shutdown', () => {
@@ -50,7 +46,7 @@ describe('SMTP on shutdown', () => {
     const client = await inData(stack);
     client.send('Subject: in flight\r\n\r\nanswered late\r\n.\r\n');
     // The sandbox stores first and answers late, as a slow Exchange does.
-    await until(() => delivered().length === 1, 'the message to reach the sandbox');
+    await vi.waitFor(() => expect(delivered(), 'the message reaches the sandbox').toHaveLength(1), PATIENCE);
 
     const closing = stack.proxy.close(200);
     expect(await client.line(8000)).toMatch(/^250 2\.6\.0 /);
@@ -79,7 +75,8 @@ describe('SMTP on shutdown', () => {
     client.send('last line\r\n.\r\n');
     await client.ended();
     await closing;
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Once Exchange's side has seen every connection end, it has taken whatever it was sent.
+    await vi.waitFor(() => expect(stack.sandbox.openConnections()).toBe(0), PATIENCE);
     expect(delivered()).toEqual([]);
     expect(await leftovers(stack)).toEqual({ openSessions: [], active: 0, errors: [] });
   });
@@ -123,8 +120,8 @@ describe('SMTP on shutdown', () => {
     expect(await client.line()).toBe(GOODBYE);
     await client.ended();
     await closing;
-    await until(() => stack.sandbox.stats.smtpLogins === 1, 'the late upstream login');
-    await until(() => stack.sandbox.openConnections() === 0, 'the upstream session to close');
+    await vi.waitFor(() => expect(stack.sandbox.stats.smtpLogins, 'the late upstream login').toBe(1), PATIENCE);
+    await vi.waitFor(() => expect(stack.sandbox.openConnections(), 'the upstream session closes').toBe(0), PATIENCE);
   });
 
   it('refuses a new transaction during the grace', async () => {

@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { leftovers, curl, MAILBOX, PASSWORD, python, startStack, USER, type Stack } from '../helpers/stack.js';
+import { PATIENCE } from '../helpers/wait.js';
 import { WireClient } from '../helpers/wire.js';
 
 let stack: Stack;
@@ -86,14 +87,11 @@ describe('SMTP', () => {
   });
 
   it('logs the bytes each way when a session closes, counted on the client connection', async () => {
-    const closeLog = async (localPort: number) => {
-      for (let tries = 0; tries < 100; tries++) {
-        const found = stack.logs.map((line) => JSON.parse(line)).find((entry) => entry.event === 'close' && entry.client === `127.0.0.1:${localPort}`);
-        if (found) return found;
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      throw new Error(`no close line for port ${localPort}`);
-    };
+    const closeLog = (localPort: number) => vi.waitFor(() => {
+      const found = stack.logs.map((line) => JSON.parse(line)).find((entry) => entry.event === 'close' && entry.client === `127.0.0.1:${localPort}`);
+      if (!found) throw new Error(`no close line for port ${localPort}`);
+      return found;
+    }, PATIENCE);
     const client = await WireClient.open(stack.port('smtp'));
     const clientPort = client.socket.localPort!;
     await client.line();

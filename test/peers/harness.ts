@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { generateSelfSignedCertificate } from '../../src/certificates.js';
+import { generateSelfSignedCertificate } from '../../src/ops/self-signed-certificate.js';
 import { validateConfig } from '../../src/config/validate.js';
 import type { Protocol, TlsMode } from '../../src/config/types.js';
-import { createLogger } from '../../src/log.js';
-import { hashPassword } from '../../src/password-hash.js';
-import { Secret } from '../../src/secret.js';
-import { startProxy, type RunningProxy } from '../../src/server.js';
+import { createLogger } from '../../src/ops/log.js';
+import { hashPassword } from '../../src/config/password-hash.js';
+import { Secret } from '../../src/config/secret.js';
+import { startProxy, type RunningProxy } from '../../src/listen/proxy.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { freePort, logCapture } from '../helpers/net.js';
 

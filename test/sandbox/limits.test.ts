@@ -1,6 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { tenantWithMailbox, xoauth2 } from './helpers.js';
+import { PATIENCE } from '../helpers/wait.js';
 import { WireClient } from '../helpers/wire.js';
 
 const MAILBOX = 'invoices@contoso.test';
@@ -16,7 +17,7 @@ afterEach(async () => {
   sandbox.controls.sessionLimitPerMailbox = 0;
   sandbox.throttle(MAILBOX, 0);
   // The sandbox counts a session out when its connection is gone.
-  while (sandbox.openConnections() > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+  await vi.waitFor(() => expect(sandbox.openConnections()).toBe(0), PATIENCE);
 });
 afterAll(() => sandbox?.close());
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { AccountDirectory } from '../../src/accounts.js';
+import { AccountDirectory } from '../../src/auth/accounts.js';
 import type { AccountConfig } from '../../src/config/types.js';
-import { PasswordCheckQueue } from '../../src/password-check-queue.js';
-import { hashPassword, isPasswordHash, verifyPassword } from '../../src/password-hash.js';
-import { Secret } from '../../src/secret.js';
+import { PasswordCheckQueue } from '../../src/auth/password-check-queue.js';
+import { hashPassword, isPasswordHash, verifyPassword } from '../../src/config/password-hash.js';
+import { Secret } from '../../src/config/secret.js';
 import { FAST_HASH_PARAMS } from '../helpers/config.js';
 
 async function directory(): Promise<AccountDirectory> {

@@ -1,9 +1,9 @@
-import { describe, expect, it } from 'vitest';
-import { Admission, type Ticket } from '../../src/accept/admission.js';
-import { parseOpenFilesLimit, sessionsAllowed } from '../../src/accept/open-files.js';
-import { createLogger } from '../../src/log.js';
-import { Metrics } from '../../src/metrics.js';
-import { RefusalLog } from '../../src/accept/refusal-log.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Admission, type Ticket } from '../../src/listen/admission.js';
+import { parseOpenFilesLimit, sessionsAllowed } from '../../src/ops/open-files.js';
+import { createLogger } from '../../src/ops/log.js';
+import { Metrics } from '../../src/ops/metrics.js';
+import { RefusalLog } from '../../src/listen/refusal-log.js';
 import { logCapture } from '../helpers/net.js';
 
 const ticket = (admission: Admission, address: string): Ticket => {
@@ -58,7 +58,12 @@ describe('open-files limit', () => {
 });
 
 describe('refusal log', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('logs the first refusal at once and sums the rest into one line per interval, counting each', async () => {
+    vi.useFakeTimers();
     const lines: string[] = [];
     const metrics = new Metrics();
     const log = new RefusalLog(createLogger({ level: 'info', format: 'json', destination: logCapture(lines) }), metrics, 200);
@@ -69,9 +74,11 @@ describe('refusal log', () => {
     log.refused({ reason: 'open-files', protocol: 'smtp', client: '10.0.0.4:4', greeted: true, detail: 'x' });
     const entries = () => lines.map((line) => JSON.parse(line));
     expect(entries().map((e) => [e.reason, e.refused])).toEqual([['max-connections', 1], ['open-files', 1]]);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    vi.advanceTimersByTime(199);
+    expect(entries()).toHaveLength(2);
+    vi.advanceTimersByTime(1);
     expect(entries()[2]).toMatchObject({ level: 40, event: 'connections.refused', reason: 'max-connections', refused: 2, withoutGreeting: 1, client: '10.0.0.3:3', msg: 'refused 2 connections (max-connections): clients.maxConnections (1) reached; the last from 10.0.0.3:3' });
-    expect(metrics.render()).toContain('o365p_connections_refused_total{protocol="imap",reason="max-connections"} 3');
+    expect(await metrics.render()).toContain('o365p_connections_refused_total{protocol="imap",reason="max-connections"} 3');
     log.flush();
     expect(lines).toHaveLength(3);
   });

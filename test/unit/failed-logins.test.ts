@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FailedLoginLimiter } from '../../src/failed-logins.js';
+import { FailedLoginLimiter } from '../../src/auth/lockout.js';
 
 /** One failed attempt with credentials `fingerprint`, started and settled at `now`. */
 function fail(limiter: FailedLoginLimiter, address: string, user: string, now: number, fingerprint = `guess-${now}`): void {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config/validate.js';
-import { Secret } from '../../src/secret.js';
-import { connectRequest, parseConnectAnswer } from '../../src/upstream/http-proxy.js';
+import { Secret } from '../../src/config/secret.js';
+import { connectRequest, parseConnectAnswer } from '../../src/outbound/http-proxy.js';
 import { minimalConfig, tempDir } from '../helpers/config.js';
 
 const proxy = { host: 'proxy.corp.test', port: 3128, forMail: false };
@@ -60,7 +60,7 @@ describe('upstream.httpProxy in the config', () => {
 
   it('names the key and never echoes a URL that may hold a password', () => {
     expect(problems(withProxy({ url: 'https://svc:TOPSECRET@proxy.corp.test' }))).toEqual([expect.stringMatching(/^upstream\.httpProxy\.url: uses https, but only http:\/\/ proxies/)]);
-    expect(problems(withProxy({ url: 'http://proxy.corp.test', username: 'svc' }))).toEqual(['upstream.httpProxy: has only one of username and password']);
+    expect(problems(withProxy({ url: 'http://proxy.corp.test', username: 'svc' }))).toEqual(['upstream.httpProxy: has username but no password']);
     expect(problems(withProxy({ url: 'http://a:b@proxy.corp.test', username: 'svc', password: 'x' }))).toEqual(['upstream.httpProxy: has credentials both in url and in username/password']);
     expect(problems(withProxy({ url: 'not a url', forMail: 'yes' })).sort()).toEqual(['upstream.httpProxy.forMail: must be true or false', 'upstream.httpProxy.url: is not a URL']);
     expect(JSON.stringify(problems(withProxy({ url: 'https://svc:TOPSECRET@proxy.corp.test' })))).not.toContain('TOPSECRET');

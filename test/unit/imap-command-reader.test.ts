@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ImapCommandReader, tokenText, type ImapReaderEvent } from '../../src/protocols/imap/command-reader.js';
+import { ImapCommandReader, tokenText, type ImapReaderEvent } from '../../src/fronts/imap/command-reader.js';
 
 function read(...chunks: string[]): ImapReaderEvent[] {
   const reader = new ImapCommandReader({ maxLineBytes: 200, maxLiteralBytes: 64, maxCommandBytes: 1000 });

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Metrics } from '../../src/metrics.js';
+import { Metrics } from '../../src/ops/metrics.js';
 import { GateRefusal, MailboxGate, type GateLimits, type Slot } from '../../src/upstream/mailbox-gate.js';
 
 const LIMITS: GateLimits = { maxSessions: { imap: 2, pop3: 2, smtp: 1 }, waitMs: 5000, maxWaiting: 2 };
@@ -26,7 +26,7 @@ beforeEach(() => {
 });
 afterEach(() => vi.useRealTimers());
 
-const inUseMetric = (protocol: string) => metrics.upstreamSessions.values.get(`protocol="${protocol}"`) ?? 0;
+const inUseMetric = (protocol: string) => metrics.upstreamSessions.value({ protocol });
 
 describe('the per-mailbox gate', () => {
   it('lets in up to the cap at once, per mailbox and protocol, mailbox names in any case', async () => {
@@ -38,7 +38,7 @@ describe('the per-mailbox gate', () => {
     await settle();
     expect(third.state()).toBe('waiting');
     expect(gate.inUse('imap')).toBe(3);
-    expect(inUseMetric('imap')).toBe(3);
+    expect(await inUseMetric('imap')).toBe(3);
   });
 
   it('lets the next waiting login in when a session ends, first come first served', async () => {
@@ -52,7 +52,7 @@ describe('the per-mailbox gate', () => {
     a.slot().release();
     await settle();
     expect(b.state()).toBe('admitted');
-    expect(metrics.upstreamWaits.values.get('protocol="smtp"')).toBe(2);
+    expect(await metrics.upstreamWaits.value({ protocol: 'smtp' })).toBe(2);
   });
 
   it('refuses a waiting login as busy when no session ends within the wait', async () => {
@@ -62,7 +62,7 @@ describe('the per-mailbox gate', () => {
     expect(waiting.state()).toBe('waiting');
     await vi.advanceTimersByTimeAsync(1);
     expect(waiting.state()).toBe('refused:busy');
-    expect(metrics.upstreamRefusals.values.get('protocol="smtp",reason="busy"')).toBe(1);
+    expect(await metrics.upstreamRefusals.value({ protocol: 'smtp', reason: 'busy' })).toBe(1);
   });
 
   it('refuses at once when the queue is full, and names the settings', async () => {
@@ -104,7 +104,7 @@ describe('the per-mailbox gate', () => {
     slot.release();
     slot.release();
     expect(gate.inUse('imap')).toBe(1);
-    expect(inUseMetric('imap')).toBe(1);
+    expect(await inUseMetric('imap')).toBe(1);
   });
 
   it('holds a place until the connection closes, or releases it at once when already closed', async () => {
@@ -115,7 +115,7 @@ describe('the per-mailbox gate', () => {
     connection.emit('close');
     connection.emit('close');
     expect(gate.inUse('imap')).toBe(0);
-    expect(inUseMetric('imap')).toBe(0);
+    expect(await inUseMetric('imap')).toBe(0);
   });
 
   it('makes new logins wait out a backoff that fits in the wait, then lets them in', async () => {
@@ -151,7 +151,7 @@ describe('the per-mailbox gate', () => {
     const waiting = track(gate.acquire(BOX, 'imap'));
     await vi.advanceTimersByTimeAsync(4999);
     expect(waiting.state()).toBe('admitted');
-    expect(metrics.upstreamRefusals.values.get('protocol="imap",reason="throttled"')).toBe(1);
+    expect(await metrics.upstreamRefusals.value({ protocol: 'imap', reason: 'throttled' })).toBe(1);
   });
 
   it('refuses the waiting logins a new backoff would outlast, and keeps the others', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PasswordCheckQueue, PasswordChecksBusyError } from '../../src/password-check-queue.js';
+import { PasswordCheckQueue, PasswordChecksBusyError } from '../../src/auth/password-check-queue.js';
 
 /** A check that finishes when the test says so, recording when it started. */
 function controlled(log: string[], name: string) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parsePop3Command, words } from '../../src/protocols/pop3/command.js';
+import { parsePop3Command, words } from '../../src/fronts/pop3/command.js';
 
 describe('POP3 command parsing', () => {
   it('upper-cases the keyword and keeps the argument byte for byte', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { looksLikeProxyHeader, parseProxyHeader, V2_MAX_LENGTH } from '../../src/accept/proxy-header.js';
+import { looksLikeProxyHeader, parseProxyHeader, V2_MAX_LENGTH } from '../../src/listen/proxy-header.js';
 
 const SIGNATURE = '0d0a0d0a000d0a515549540a';
 

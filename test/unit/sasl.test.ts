@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createSaslServer, decodeBase64 } from '../../src/sasl/index.js';
-import { SaslExchange } from '../../src/sasl/exchange.js';
-import { parseXoauth2ErrorChallenge, xoauth2InitialResponse } from '../../src/sasl/xoauth2.js';
-import { Secret } from '../../src/secret.js';
+import { createSaslServer, decodeBase64 } from '../../src/auth/sasl/index.js';
+import { SaslExchange } from '../../src/auth/sasl/exchange.js';
 
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 
@@ -98,17 +96,4 @@ describe('SASL exchange', () => {
 describe('base64', () => {
   it.each(['', 'YQ==', 'YWI=', 'YWJj'])('decodes %j', (text) => expect(decodeBase64(text)).toBeInstanceOf(Buffer));
   it.each(['YQ', 'Y Q==', 'YQ==\n', '@@@@'])('rejects %j', (text) => expect(decodeBase64(text)).toBeUndefined());
-});
-
-describe('XOAUTH2 client', () => {
-  it('builds the initial response Exchange expects', () => {
-    const response = xoauth2InitialResponse('box@contoso.com', new Secret('eyJ0'));
-    expect(Buffer.from(response, 'base64').toString()).toBe('user=box@contoso.com\x01auth=Bearer eyJ0\x01\x01');
-  });
-
-  it('reads the JSON error challenge', () => {
-    const challenge = b64('{"status":"401","schemes":"bearer","scope":"https://outlook.office365.com/.default"}');
-    expect(parseXoauth2ErrorChallenge(challenge)).toEqual({ status: '401', schemes: 'bearer', scope: 'https://outlook.office365.com/.default' });
-    expect(parseXoauth2ErrorChallenge('%%%')).toBeUndefined();
-  });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DotStuffer, DotUnstuffer } from '../../src/protocols/smtp/dot-stuffing.js';
-import { SmtpReplyAssembler, ehloKeywords, formatReply } from '../../src/protocols/smtp/reply.js';
+import { DotStuffer, DotUnstuffer } from '../../src/wire/dot-stuffing.js';
+import { SmtpReplyAssembler, ehloKeywords, formatReply } from '../../src/wire/smtp-reply.js';
 
 function stuff(...chunks: string[]): string {
   const stuffer = new DotStuffer();

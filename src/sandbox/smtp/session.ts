@@ -1,15 +1,15 @@
 // One SMTP submission connection to the sandbox's Exchange (like smtp.office365.com:587):
 // STARTTLS before AUTH, XOAUTH2 only, the authenticated mailbox as the only allowed sender,
 // and delivery of every accepted message, byte-exact, into the recipients' INBOX.
-import { randomBytes } from 'node:crypto';
 import type { SecureContext } from 'node:tls';
 import { SERVER_NAME, smtpDate } from '../exchange/identity.js';
 import { takeSession, throttledText } from '../exchange/limits.js';
-import { checkXoauth2, errorChallenge, type TokenCheckContext } from '../exchange/token-check.js';
+import type { TokenCheckContext } from '../exchange/token-check.js';
 import type { Mailbox } from '../mail-store.js';
 import type { Connection } from '../net/connection.js';
 import type { SandboxControls, SandboxStats } from '../types.js';
-import { messageId } from './message-id.js';
+import { exchangeAuth, type Line } from './auth.js';
+import { deliver, type Transaction } from './delivery.js';
 
 export interface SmtpContext {
   tokens: TokenCheckContext;
@@ -26,17 +26,6 @@ const MAX_DATA_LINE = MAX_MESSAGE_SIZE + 2;
 
 const EXTENSIONS = ['SIZE 157286400', 'PIPELINING', 'DSN', 'ENHANCEDSTATUSCODES', 'STARTTLS', '8BITMIME', 'BINARYMIME', 'CHUNKING', 'SMTPUTF8'];
 
-interface Transaction {
-  from: string;
-  /** Recipients with a mailbox here; recipients in foreign domains are accepted and dropped. */
-  deliverTo: Mailbox[];
-  accepted: number;
-  /** BDAT chunks received so far. */
-  chunks: Buffer[];
-  size: number;
-}
-
-type Line = string | 'too-long' | null;
 
 export class SmtpSession {
   #greeted = false;
@@ -146,46 +135,13 @@ export class SmtpSession {
     const upper = mechanism.toUpperCase();
     if ((upper !== 'XOAUTH2' && upper !== 'LOGIN') || extra.length > 0) return this.#reply('504 5.7.4 Unrecognized authentication type');
 
-    if (upper === 'LOGIN') {
-      // Basic authentication: read the two answers, then refuse like Exchange does.
-      if (initial === undefined) {
-        await this.#reply('334 VXNlcm5hbWU6');
-        const user = await this.#line();
-        if (user === null) return false;
-        if (user === '*') return this.#reply('501 5.0.0 Authentication canceled');
-      }
-      await this.#reply('334 UGFzc3dvcmQ6');
-      const password = await this.#line();
-      if (password === null) return false;
-      if (password === '*') return this.#reply('501 5.0.0 Authentication canceled');
-      return this.#reply(`535 5.7.139 Authentication unsuccessful, basic authentication is disabled. [${SERVER_NAME}]`);
-    }
-
-    let response: Line | undefined = initial === '=' ? '' : initial;
-    if (response === undefined) {
-      await this.#reply('334 ');
-      response = await this.#line();
-      if (response === null) return false;
-      if (response === '*') return this.#reply('501 5.0.0 Authentication canceled');
-    }
-    if (this.ctx.controls.smtpAuthDisabled) {
-      return this.#reply(`535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant. Visit https://aka.ms/smtp_auth_disabled for more information. [${SERVER_NAME}]`);
-    }
-    const verdict = checkXoauth2(this.ctx.tokens, 'smtp', response === 'too-long' ? '' : response);
-    if (verdict.kind !== 'ok') {
-      if (this.ctx.controls.errorChallenge) {
-        await this.#reply(`334 ${errorChallenge(this.ctx.tokens.audience)}`);
-        if ((await this.#line()) === null) return false;
-      }
-      // Exchange's answer when the token is fine but the app may not open this mailbox.
-      if (verdict.kind === 'not-connected') return this.#reply('430 4.2.0 STOREDRV; mailbox logon failure');
-      return this.#reply(`535 5.7.3 Authentication unsuccessful [${SERVER_NAME}]`);
-    }
-    if (throttledText(verdict.mailbox)) return this.#reply(this.#busy());
-    this.#releaseSession = takeSession(verdict.mailbox, 'smtp', this.ctx.controls.sessionLimitPerMailbox);
+    const verdict = await exchangeAuth({ reply: (text) => this.#reply(text), line: () => this.#line() }, this.ctx, upper, initial);
+    if (typeof verdict === 'boolean') return verdict;
+    if (throttledText(verdict)) return this.#reply(this.#busy());
+    this.#releaseSession = takeSession(verdict, 'smtp', this.ctx.controls.sessionLimitPerMailbox);
     if (!this.#releaseSession) return this.#reply(`432 4.3.2 Concurrent connections limit exceeded. Visit https://aka.ms/concurrent_sending for more information. [Hostname=${SERVER_NAME}]`);
     this.ctx.stats.smtpLogins++;
-    this.#mailbox = verdict.mailbox;
+    this.#mailbox = verdict;
     return this.#reply('235 2.7.0 Authentication successful');
   }
 
@@ -287,21 +243,12 @@ export class SmtpSession {
 
   /** Ends the transaction: refuse, or deliver to every local recipient; then answers (late, if told to). */
   async #finish(message: Buffer | undefined): Promise<true> {
-    const verdict = this.#deliver(message);
+    const transaction = this.#transaction!;
+    this.#transaction = undefined;
+    const verdict = deliver(transaction, this.#mailbox!, message);
     const delay = this.ctx.controls.smtpDataReplyDelayMs;
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
     return this.#reply(verdict);
   }
 
-  #deliver(message: Buffer | undefined): string {
-    const transaction = this.#transaction!;
-    this.#transaction = undefined;
-    if (!message) return '552 5.3.4 Message size exceeds fixed maximum message size';
-    if (transaction.from.toLowerCase() !== this.#mailbox!.address.toLowerCase()) {
-      return '550 5.7.60 SMTP; Client does not have permissions to send as this sender';
-    }
-    for (const mailbox of transaction.deliverTo) mailbox.inbox.append(message);
-    const internalId = randomBytes(6).readUIntBE(0, 6);
-    return `250 2.6.0 ${messageId(message)} [InternalId=${internalId}, Hostname=${SERVER_NAME}] Queued mail for delivery`;
-  }
 }

@@ -3,10 +3,10 @@ import { createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateSelfSignedCertificate } from '../../../src/certificates.js';
-import { hashPassword } from '../../../src/password-hash.js';
+import { generateSelfSignedCertificate } from '../../../src/ops/self-signed-certificate.js';
+import { hashPassword } from '../../../src/config/password-hash.js';
 import { startSandbox, type Sandbox } from '../../../src/sandbox/index.js';
-import { Secret } from '../../../src/secret.js';
+import { Secret } from '../../../src/config/secret.js';
 import type { Credentials, ListenerKind, Protocol } from '../generate/script.js';
 import { LogWatch } from '../oracle/log.js';
 import type { RssSample } from '../oracle/memory.js';

@@ -1,0 +1,59 @@
+import type { Logger } from 'pino';
+import type { Metrics } from '../ops/metrics.js';
+import { AccountDirectory } from './accounts.js';
+import { FailedLoginLimiter } from './lockout.js';
+import { PasswordCheckQueue } from './password-check-queue.js';
+import type { ProxyConfig } from '../config/types.js';
+import { tokenOptions } from '../tokens/options.js';
+import { createTokenProviders, type TokenProvider } from '../tokens/provider.js';
+import { UpstreamConnector } from '../upstream/connector.js';
+import { connectorOptions } from '../upstream/options.js';
+import { MailboxGate, type GateLimits } from '../upstream/mailbox-gate.js';
+
+/** What every session needs from the running proxy, built once from the config. */
+export interface ProxyContext {
+  config: ProxyConfig;
+  accounts: AccountDirectory;
+  /** Starts empty on a reload: fixing a password and reloading also lifts its lockouts. */
+  failedLogins: FailedLoginLimiter;
+  tokens: ReadonlyMap<string, TokenProvider>;
+  connector: UpstreamConnector;
+  /**
+   * Upstream sessions per mailbox and Exchange's backoffs. Carried over on a reload (with the
+   * new limits): the sessions it counts outlive the context they started with.
+   */
+  mailboxGate: MailboxGate;
+  log: Logger;
+  /** Lives across config reloads. */
+  metrics: Metrics;
+}
+
+/** `previous`: the context a reload replaces, whose session counts go on. */
+export function createProxyContext(config: ProxyConfig, log: Logger, metrics: Metrics, previous?: ProxyContext): ProxyContext {
+  const mailboxGate = previous?.mailboxGate ?? new MailboxGate(gateLimits(config), metrics);
+  if (previous) mailboxGate.reconfigure(gateLimits(config));
+  return {
+    config,
+    accounts: new AccountDirectory(config.accounts, passwordChecks(config)),
+    failedLogins: new FailedLoginLimiter(config.clients.maxFailedLogins, config.clients.failedLoginWindowMs),
+    tokens: createTokenProviders(config.apps, tokenOptions(config, log, metrics)),
+    connector: new UpstreamConnector(connectorOptions(config, metrics)),
+    mailboxGate,
+    log,
+    metrics,
+  };
+}
+
+/**
+ * Two scrypt runs at a time leave two of libuv's four threads to DNS lookups and file reads.
+ * One client address may fill a quarter of the queue, so a guesser cannot fill it alone.
+ */
+function passwordChecks(config: ProxyConfig): PasswordCheckQueue {
+  const { maxQueuedPasswordChecks } = config.clients;
+  return new PasswordCheckQueue(2, maxQueuedPasswordChecks, Math.max(1, Math.floor(maxQueuedPasswordChecks / 4)));
+}
+
+function gateLimits(config: ProxyConfig): GateLimits {
+  const { maxSessionsPerMailbox, sessionWaitMs, maxWaitingPerMailbox } = config.upstream;
+  return { maxSessions: maxSessionsPerMailbox, waitMs: sessionWaitMs, maxWaiting: maxWaitingPerMailbox };
+}

@@ -1,0 +1,248 @@
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import type { AccountConfig, Protocol } from '../config/types.js';
+import type { LoginFailureReason } from './accounts.js';
+import type { ProxyContext } from './context.js';
+import { PasswordChecksBusyError } from './password-check-queue.js';
+import type { BasicCredentials } from './sasl/index.js';
+import { REQUIRED_ROLE } from '../tokens/claims.js';
+import { LOG_HINTS } from '../tokens/setup-advice.js';
+import { TokenError } from '../tokens/errors.js';
+import type { AccessToken } from '../tokens/provider.js';
+import { UpstreamError, type UpstreamFailureKind } from '../outbound/errors.js';
+import type { Closable } from '../upstream/mailbox-gate.js';
+import { enterGate, recognizeThrottling } from '../upstream/mailbox-limits.js';
+import type { OpenUpstream } from '../upstream/session.js';
+
+/**
+ * How a login ended, in the three shapes every protocol can express:
+ * - denied: local credentials wrong (or user unknown, or protocol not allowed) — the client
+ *   gets one generic answer, the log says which;
+ * - temporary: try again later (token service or upstream unreachable, timeouts);
+ * - permanent: the setup is wrong (bad client secret, no mailbox permission) — the reason is
+ *   short and safe to show, the log has the full cause.
+ */
+export type LoginOutcome<U> = { ok: true; account: AccountConfig; upstream: U } | LoginFailure;
+
+/** A login that did not happen; each front words every kind once (fronts/<protocol>/replies.ts). */
+export type LoginFailure =
+  | { ok: false; kind: 'denied' }
+  | { ok: false; kind: 'temporary'; reason: string }
+  | { ok: false; kind: 'permanent'; reason: string };
+
+/** An upstream session: its connection closing ends its place among the mailbox's sessions. */
+export interface Upstream {
+  readonly socket: Closable;
+}
+
+/** Opens the upstream session for an account with a token (protocol-specific). */
+export type UpstreamLogin<U extends Upstream> = (account: AccountConfig, token: AccessToken) => Promise<U>;
+
+/** The UpstreamLogin of one protocol's XOAUTH2 login (upstream/), against the servers of `ctx`. */
+export function upstreamLogin<U extends Upstream & { readonly socket: Socket }>(ctx: ProxyContext, open: OpenUpstream<U>): UpstreamLogin<U> {
+  return (account, token) => open(ctx.connector, ctx.config.upstream, account.mailbox, token.token);
+}
+
+/** One client's try: what it sent, over which protocol, from where. */
+export interface LoginAttempt {
+  credentials: BasicCredentials;
+  protocol: Protocol;
+  clientAddress: string;
+  /** Failed logins on this connection before this one: the failure delay grows with them. */
+  previousFailures?: number;
+  /** Aborted when the client leaves: a login waiting for a free upstream session gives up. */
+  signal?: AbortSignal;
+}
+
+/** The global timer, not node:timers/promises: unit tests run the failure delay on fake timers. */
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Failures that look like guessing; the others come after a correct password. */
+const GUESSES: ReadonlySet<LoginFailureReason> = new Set(['wrong-password', 'unknown-user', 'not-utf8']);
+
+/**
+ * The login path shared by IMAP, POP3 and SMTP: local credentials → a place among the
+ * mailbox's upstream sessions → access token → upstream XOAUTH2 login, retried once with a
+ * fresh token when the upstream refuses the token.
+ */
+export async function login<U extends Upstream>(ctx: ProxyContext, attempt: LoginAttempt, log: Logger, openUpstream: UpstreamLogin<U>): Promise<LoginOutcome<U>> {
+  const started = Date.now();
+  const { protocol } = attempt;
+  const local = await checkLocally(ctx, attempt, log);
+  if (!local.ok) return local.outcome;
+  const { account } = local;
+  const userLog = log.child({ user: account.username, mailbox: account.mailbox, app: account.app });
+  userLog.info({ event: 'auth.local.ok' }, 'local credentials accepted');
+
+  try {
+    // Within Exchange's per-mailbox limits: a place among the mailbox's sessions first (maybe
+    // after a short wait), held until the upstream connection closes, whoever closes it.
+    const slot = await enterGate(ctx, account.mailbox, protocol, attempt.signal);
+    let upstream: U;
+    try {
+      upstream = await openWithRetry(ctx, account, protocol, userLog, openUpstream);
+    } catch (error) {
+      slot.release();
+      throw error;
+    }
+    slot.holdUntilClosed(upstream.socket);
+    userLog.info({ event: 'auth.ok', durationMs: Date.now() - started }, 'logged in upstream');
+    ctx.metrics.logins.add({ protocol, result: 'ok', reason: '' });
+    return { ok: true, account, upstream };
+  } catch (error) {
+    const reason = reasonLabel(error);
+    const outcome = failure(error, reason, account, protocol, userLog);
+    ctx.metrics.logins.add({ protocol, result: outcome.kind, reason });
+    return outcome;
+  }
+}
+
+type LocalCheck = { ok: true; account: AccountConfig } | { ok: false; outcome: LoginFailure };
+
+/**
+ * The local half of a login: lockout, password check (bounded queue), failure delay. Every
+ * refusal looks the same to the client and takes at least the failure delay, so neither the
+ * answer nor its timing tells a guesser which usernames exist or that it got locked out.
+ */
+async function checkLocally(ctx: ProxyContext, attempt: LoginAttempt, log: Logger): Promise<LocalCheck> {
+  const { credentials, protocol, clientAddress } = attempt;
+  const connectionFailures = (attempt.previousFailures ?? 0) + 1;
+  const denied = async (reason: LoginFailureReason | 'too-many-failures', pairFailures: number, details: Record<string, unknown> = {}): Promise<LocalCheck> => {
+    log.warn({ event: 'auth.fail', ...loggableUser(ctx, credentials.username), reason, ...details }, 'local authentication failed');
+    ctx.metrics.logins.add({ protocol, result: 'denied', reason });
+    await sleep(failureDelayMs(ctx.config.clients.failedLoginDelayMs, Math.max(pairFailures, connectionFailures)));
+    return { ok: false, outcome: { ok: false, kind: 'denied' } };
+  };
+  const admission = ctx.failedLogins.begin(clientAddress, credentials.username, ctx.accounts.fingerprint(credentials));
+  // A locked-out pair gets the same answer as a wrong password, and costs no scrypt run.
+  if (admission.locked) {
+    return denied('too-many-failures', admission.failures, { lockedUntil: new Date(admission.until).toISOString(), hint: `${ctx.failedLogins.maxFailures} failed logins from ${clientAddress}: refused until then (clients.maxFailedLogins)` });
+  }
+  const { ticket } = admission;
+  let check: Awaited<ReturnType<ProxyContext['accounts']['check']>>;
+  try {
+    check = await ctx.accounts.check(credentials, protocol, clientAddress);
+  } catch (error) {
+    ticket.abandoned();
+    if (!(error instanceof PasswordChecksBusyError)) throw error;
+    log.warn({ event: 'auth.busy', hint: 'too many password checks are waiting (clients.maxQueuedPasswordChecks); many clients logging in for the first time at once, or someone guessing' }, 'password check refused: queue full');
+    ctx.metrics.logins.add({ protocol, result: 'temporary', reason: 'busy' });
+    return { ok: false, outcome: { ok: false, kind: 'temporary', reason: 'too many logins at once, try again later' } };
+  }
+  if (!check.ok) {
+    const pairFailures = GUESSES.has(check.reason) ? ticket.failed() : (ticket.abandoned(), 0);
+    const hint = check.reason === 'not-utf8'
+      ? 'the client sent a username or password that is not UTF-8 (javax.mail before 1.6 sends Latin-1 over SMTP AUTH); give this account an ASCII-only password'
+      : undefined;
+    return denied(check.reason, pairFailures, hint ? { hint } : {});
+  }
+  ticket.succeeded();
+  return { ok: true, account: check.account };
+}
+
+/** Longest wait before a failed login is answered, however many failures came before. */
+const MAX_FAILURE_DELAY_MS = 15_000;
+
+/** `base` for the first failure, doubling with each further one, up to MAX_FAILURE_DELAY_MS. */
+export function failureDelayMs(base: number, failures: number): number {
+  if (base === 0) return 0;
+  return Math.min(base * 2 ** Math.min(Math.max(failures, 1) - 1, 16), Math.max(base, MAX_FAILURE_DELAY_MS));
+}
+
+/**
+ * A configured username is logged as is. Anything else may be a password typed into the
+ * username field, so it is logged only as its length and a keyed hash (equal names, equal
+ * hash, within this process).
+ */
+function loggableUser(ctx: ProxyContext, username: string): Record<string, unknown> {
+  if (ctx.accounts.knows(username)) return { user: username };
+  return { unknownUser: { length: [...username].length, hash: ctx.accounts.hashUsername(username) } };
+}
+
+/** Token, then the upstream login; once more with a fresh token when Exchange refused the first. */
+async function openWithRetry<U extends Upstream>(ctx: ProxyContext, account: AccountConfig, protocol: Protocol, log: Logger, openUpstream: UpstreamLogin<U>): Promise<U> {
+  const tokens = ctx.tokens.get(account.app)!;
+  let token = await tokens.getToken();
+  warnAboutMissingRole(token, protocol, log);
+  const open = async (withToken: AccessToken) => {
+    const opening = Date.now();
+    // A throttling answer is never retried: that would be hammering what asked for a pause.
+    const session = await openUpstream(account, withToken).catch((error: unknown) => {
+      throw recognizeThrottling(ctx, account.mailbox, protocol, error, log);
+    });
+    ctx.metrics.upstreamLoginSeconds.observe({ protocol }, (Date.now() - opening) / 1000);
+    return session;
+  };
+  try {
+    return await open(token);
+  } catch (error) {
+    if (!(error instanceof UpstreamError && error.kind === 'rejected')) throw error;
+    log.warn({ event: 'upstream.token-rejected', cause: error.message, serverReply: error.serverReply }, 'upstream refused the token; retrying once with a fresh one');
+    token = await tokens.getToken(token.token);
+    return open(token);
+  }
+}
+
+/** What the client is told for the gate's refusals; other temporary failures say "unavailable". */
+const TRY_LATER: Partial<Record<UpstreamFailureKind, (mailbox: string) => string>> = {
+  busy: (mailbox) => `too many sessions open for ${mailbox}, try again later`,
+  throttled: (mailbox) => `Exchange Online is throttling ${mailbox}, try again later`,
+  cancelled: () => 'client left',
+};
+
+/** Logs why the login failed (`label`, as in the metrics) and words the client's answer. */
+function failure(error: unknown, label: string, account: AccountConfig, protocol: Protocol, log: Logger): Exclude<LoginFailure, { kind: 'denied' }> {
+  if (error instanceof TokenError) {
+    log.warn({ event: 'auth.fail', reason: label, temporary: error.temporary, cause: error.detail }, `no access token: ${error.reason}`);
+    return { ok: false, kind: error.temporary ? 'temporary' : 'permanent', reason: error.reason };
+  }
+  if (error instanceof UpstreamError) {
+    const hint = error.kind === 'rejected'
+      ? LOG_HINTS.tokenRejected(protocol, account.mailbox)
+      : error.kind === 'not-connected'
+        ? LOG_HINTS.noMailboxAccess(account.mailbox)
+        : undefined;
+    // A client that left while waiting is no operator's concern.
+    log[error.kind === 'cancelled' ? 'info' : 'warn']({ event: 'auth.fail', reason: label, temporary: error.temporary, cause: error.message, serverReply: error.serverReply, hint }, 'upstream login failed');
+    const reason = error.kind === 'rejected'
+      ? `Exchange Online refused the token for ${account.mailbox}`
+      : error.kind === 'not-connected'
+        ? `no access to mailbox ${account.mailbox}`
+        : TRY_LATER[error.kind]?.(account.mailbox) ?? 'mail server unavailable, try again later';
+    return { ok: false, kind: error.temporary ? 'temporary' : 'permanent', reason };
+  }
+  log.error({ event: 'auth.fail', reason: label, err: error }, 'login failed unexpectedly');
+  return { ok: false, kind: 'temporary', reason: 'internal error, try again later' };
+}
+
+/** A short, bounded label for metrics: "token" or "upstream-<kind>". */
+function reasonLabel(error: unknown): string {
+  if (error instanceof TokenError) return 'token';
+  if (error instanceof UpstreamError) return `upstream-${error.kind}`;
+  return 'internal';
+}
+
+/**
+ * Asks for each app's token once, right after start or reload, so a wrong secret or a missing
+ * role shows in the log at once rather than at the first job's login (the token provider logs
+ * token.ok or token.fail itself; the token is then cached for the first sessions).
+ */
+export async function checkTokensAtStart(ctx: ProxyContext, log: Logger): Promise<void> {
+  await Promise.all([...ctx.tokens].map(async ([name, provider]) => {
+    const protocols = new Set([...ctx.config.accounts.values()].filter((a) => a.app === name).flatMap((a) => a.protocols));
+    if (protocols.size === 0) return;
+    try {
+      const token = await provider.getToken();
+      for (const protocol of protocols) warnAboutMissingRole(token, protocol, log.child({ app: name }));
+    } catch {
+      // Already logged as token.fail, with the cause; logins will try again.
+    }
+  }));
+}
+
+function warnAboutMissingRole(token: AccessToken, protocol: Protocol, log: Logger): void {
+  const role = REQUIRED_ROLE[protocol];
+  if (token.claims && !token.claims.roles.includes(role)) {
+    log.warn({ event: 'token.role-missing', role, roles: token.claims.roles, appid: token.claims.appid }, LOG_HINTS.roleMissing(protocol));
+  }
+}

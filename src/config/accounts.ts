@@ -1,0 +1,36 @@
+import { isPasswordHash } from './password-hash.js';
+import type { AccountConfig, Protocol } from './types.js';
+import { asObject, type JsonObject, type Validator } from './validator.js';
+
+/** Local accounts, keyed by lower-cased username; each must name an app under "apps". */
+export function checkAccounts(v: Validator, value: unknown, appNames: readonly string[]): Map<string, AccountConfig> {
+  const accounts = new Map<string, AccountConfig>();
+  for (const [username, raw] of Object.entries(asObject(value) ?? {})) {
+    const key = `accounts.${username}`;
+    const account = checkAccount(v, key, username, asObject(raw), appNames);
+    if (!account) continue;
+    // JSON keys differ by case where usernames do not.
+    const folded = username.toLowerCase();
+    const earlier = accounts.get(folded);
+    if (earlier) v.problem(key, `duplicates account "${earlier.username}" (usernames are case-insensitive)`, 'rename one of them');
+    accounts.set(folded, account);
+  }
+  return accounts;
+}
+
+function checkAccount(v: Validator, key: string, username: string, raw: JsonObject | undefined, appNames: readonly string[]): AccountConfig | undefined {
+  if (!raw) return undefined;
+  const passwordHash = v.text(raw.passwordHash, `${key}.passwordHash`);
+  if (passwordHash && !isPasswordHash(passwordHash)) {
+    v.problem(`${key}.passwordHash`, 'is not a hash made by hash-password (plain passwords are not accepted)', 'run "o365-mail-proxy hash-password" and paste its output');
+  }
+  const mailbox = v.text(raw.mailbox, `${key}.mailbox`);
+  if (mailbox && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(mailbox)) v.problem(`${key}.mailbox`, `"${mailbox}" is not an email address`, 'use the mailbox\'s primary SMTP address');
+  const app = v.text(raw.app, `${key}.app`);
+  if (app && !appNames.includes(app)) {
+    v.problem(`${key}.app`, `"${app}" is not defined under "apps" (defined: ${appNames.join(', ') || 'none'})`, 'use one of the names under "apps"');
+  }
+  if (!passwordHash || !mailbox || !app) return undefined;
+  // The schema checked the list and filled in its default (all three).
+  return { username, passwordHash, mailbox, app, protocols: raw.protocols as Protocol[] };
+}

@@ -1,0 +1,120 @@
+import { createServer as createNetServer, type Server } from 'node:net';
+import type { SecureContext } from 'node:tls';
+import type { Logger } from 'pino';
+import { Acceptor, type AcceptorOptions } from './acceptor.js';
+import type { ListenerConfig, ProxyConfig } from '../config/types.js';
+import type { Metrics } from '../ops/metrics.js';
+import { isOutOfDescriptors, reportOutOfDescriptors } from '../ops/open-files.js';
+import { ImapFront } from '../fronts/imap/front.js';
+import { Pop3Front } from '../fronts/pop3/front.js';
+import { ClientSockets } from '../fronts/smtp/client-sockets.js';
+import { createSmtpFront } from '../fronts/smtp/front.js';
+import { newSessionId, type SessionRegistry } from './sessions.js';
+
+/** Bursts of connections must queue in the kernel, not be refused. */
+const LISTEN_BACKLOG = 511;
+
+export interface BoundListener extends ListenerConfig {
+  /** The port actually bound (differs from the configured one when that was 0). */
+  port: number;
+}
+
+/** What every listener shares: the accept path's parts, the session registry, the local TLS of now. */
+export interface ListenerDeps extends Omit<AcceptorOptions, 'listener' | 'deliver'> {
+  registry: SessionRegistry;
+  metrics: Metrics;
+  log: Logger;
+  secureContext: () => SecureContext | undefined;
+}
+
+export interface StartedListener {
+  bound: BoundListener;
+  acceptor: Acceptor;
+  /** Stops accepting; resolves when the listener's connections are all closed. */
+  close(): Promise<void>;
+  /** Applies what a reload changes for this listener's new sessions beyond the context. */
+  reload(config: ProxyConfig): void;
+}
+
+/** Binds one listener: accepted connections take the accept path, then become a session of its protocol. */
+export function startListener(listener: ListenerConfig, deps: ListenerDeps): Promise<StartedListener> {
+  return listener.protocol === 'smtp' ? startSmtpListener(listener, deps) : startLineListener(listener, deps);
+}
+
+async function startLineListener(listener: ListenerConfig, deps: ListenerDeps): Promise<StartedListener> {
+  const { registry, log, metrics } = deps;
+  const Front = listener.protocol === 'imap' ? ImapFront : Pop3Front;
+  const acceptor = new Acceptor({ ...deps, listener, deliver: (socket, _raw, client) => {
+    registry.open(listener.protocol, client, ({ log: sessionLog, ctx, close }) => {
+      const secureContext = deps.secureContext();
+      return new Front(socket, { ctx, listener, ...(secureContext ? { secureContext } : {}), log: sessionLog, clientAddress: client.address, onClose: close });
+    }, () => socket.destroy());
+  } });
+  const server = createNetServer(acceptor.accept);
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    if (isOutOfDescriptors(error)) reportOutOfDescriptors(error, listener.protocol, log, metrics);
+    else log.error({ event: 'listener.error', cause: error.message }, 'listener error');
+  });
+  await listen(listener, (onListening) => server.listen({ port: listener.port, host: listener.host, backlog: LISTEN_BACKLOG }, onListening));
+  return {
+    bound: announce(listener, server, log),
+    acceptor,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+    reload: () => {},
+  };
+}
+
+async function startSmtpListener(listener: ListenerConfig, deps: ListenerDeps): Promise<StartedListener> {
+  const { registry, log, metrics } = deps;
+  const clientSockets = new ClientSockets();
+  const smtp = createSmtpFront(registry, listener, clientSockets);
+  // smtp-server reports each client connection's errors (resets, failed TLS handshakes) on
+  // the server object; binding errors surface in listen() below. Like the IMAP and POP3
+  // listeners' TLS client errors, these are the client's business: debug level. Running
+  // out of file descriptors is the operator's.
+  smtp.on('error', (error: NodeJS.ErrnoException) => {
+    if (isOutOfDescriptors(error)) reportOutOfDescriptors(error, listener.protocol, log, metrics);
+    else log.debug({ event: 'client.error', proto: 'smtp', code: error.code, cause: error.message }, 'SMTP client connection error');
+  });
+  // smtp-server keeps its listening server (its close() waits on it) but the connections
+  // take our accept path, and reach it through connect() with the real client's address.
+  const acceptor = new Acceptor({ ...deps, listener, deliver: (socket, raw, client, release) => {
+    const id = newSessionId();
+    clientSockets.add(id, raw, release);
+    smtp.connect(socket, { id, remoteAddress: client.address, remotePort: client.port });
+  } });
+  smtp.server.removeAllListeners('connection');
+  smtp.server.on('connection', acceptor.accept);
+  const server = await listen(listener, (onListening) => smtp.listen(listener.port, listener.host, LISTEN_BACKLOG, onListening));
+  return {
+    bound: announce(listener, server, log),
+    acceptor,
+    close: () => smtp.stopListening(),
+    reload: (config) => {
+      if (config.tls) smtp.updateSecureContext({ cert: config.tls.cert, key: config.tls.key.reveal() });
+    },
+  };
+}
+
+function listen(listener: ListenerConfig, start: (onListening: () => void) => Server | void): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    let server: Server | void = undefined;
+    const onError = (error: NodeJS.ErrnoException) => {
+      const hint = error.code === 'EADDRINUSE' ? ' (port already in use: change listeners[].port)' : error.code === 'EACCES' ? ' (permission denied: use a port above 1023)' : '';
+      // The cause keeps the code and port, for callers that word their own advice (the demo's --port-base).
+      reject(new Error(`cannot listen on ${listener.host}:${listener.port} for ${listener.protocol}: ${error.code ?? error.message}${hint}`, { cause: error }));
+    };
+    server = start(() => {
+      (server as Server).off('error', onError);
+      resolve(server as Server);
+    });
+    (server as Server).once('error', onError);
+  });
+}
+
+function announce(listener: ListenerConfig, server: Server, log: Logger): BoundListener {
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : listener.port;
+  log.info({ event: 'listening', proto: listener.protocol, host: listener.host, port, tls: listener.tls }, `listening for ${listener.protocol} on ${listener.host}:${port} (tls: ${listener.tls})`);
+  return { ...listener, port };
+}
