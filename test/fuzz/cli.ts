@@ -71,6 +71,8 @@ if (values.show) {
   process.exit(0);
 }
 process.stdout.write(`fuzz seed ${seed}: ${only ? `connections ${only.join(', ')}` : `${options.count.toLocaleString('en-US')} inputs`} per protocol (${protocols.join(', ')}), ${options.parallel} connections at a time\n`);
+// Exit through 'exit' handlers on a signal, so the proxy process goes too.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 const summary = await runFuzz(options);
 process.stdout.write(`${formatSummary(summary)}\n`);
 process.exit(summary.ok ? 0 : 1);

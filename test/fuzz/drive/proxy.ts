@@ -91,6 +91,12 @@ export async function startProxyUnderTest(options: ProxyOptions = {}): Promise<P
 
   const log = new LogWatch({ password: CREDENTIALS.password, 'SASL PLAIN payload': `\0${CREDENTIALS.user}\0${CREDENTIALS.password}`, 'client secret': app.clientSecret! });
   const child = spawn(process.execPath, [CLI, 'start', '--config', join(dir, 'config.json'), '--log-format', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // A fuzzer that is stopped (Ctrl-C, a timeout) takes its proxy with it.
+  const orphan = () => {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', orphan);
   const listening = new Map<string, number>();
   let exit: string | undefined;
   let stopping = false;
@@ -138,6 +144,7 @@ export async function startProxyUnderTest(options: ProxyOptions = {}): Promise<P
     async stop() {
       clearInterval(sampler);
       stopping = true;
+      process.off('exit', orphan);
       const exited = new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(undefined) : child.once('exit', resolve)));
       child.kill('SIGTERM');
       const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
