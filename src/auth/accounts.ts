@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { AccountConfig, Protocol } from '../config/types.js';
 import type { PasswordCheckQueue } from './password-check-queue.js';
-import { hashPassword, verifyPassword } from '../config/password-hash.js';
+import { hashParameters, hashPassword, verifyPassword } from '../config/password-hash.js';
 import type { BasicCredentials } from './sasl/index.js';
 import { Secret } from '../config/secret.js';
 
@@ -70,8 +70,9 @@ export class AccountDirectory {
     }
     const account = this.#accounts.get(credentials.username.toLowerCase());
     if (!account) {
-      // Spend the same time as a real check, so response timing does not reveal valid usernames.
-      this.#dummyHash ??= hashPassword(new Secret(randomBytes(16).toString('hex')));
+      // Spend the same time as a real check, so response timing does not reveal valid usernames:
+      // the same scrypt cost as the accounts' own hashes, not the default one.
+      this.#dummyHash ??= hashPassword(new Secret(randomBytes(16).toString('hex')), this.#costliestParameters());
       const dummyHash = await this.#dummyHash;
       await this.#checks.run(clientAddress, () => verifyPassword(credentials.password, dummyHash));
       return { ok: false, reason: 'unknown-user' };
@@ -83,6 +84,11 @@ export class AccountDirectory {
       return { ok: false, reason: 'authzid-mismatch' };
     }
     return { ok: true, account };
+  }
+
+  #costliestParameters(): { ln: number; r: number; p: number } | undefined {
+    const all = [...this.#accounts.values()].map((a) => hashParameters(a.passwordHash)).filter((p) => p !== undefined);
+    return all.sort((a, b) => 2 ** b.ln * b.r * b.p - 2 ** a.ln * a.r * a.p)[0];
   }
 
   async #passwordMatches(account: AccountConfig, password: Secret, clientAddress: string): Promise<boolean> {

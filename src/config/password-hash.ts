@@ -20,12 +20,20 @@ export async function hashPassword(password: Secret, params = DEFAULTS): Promise
   return `scrypt:ln=${params.ln},r=${params.r},p=${params.p}:${salt.toString('base64')}:${hash.toString('base64')}`;
 }
 
+/** The cost parameters a stored hash was made with; undefined for one that is not a hash. */
+export function hashParameters(stored: string): { ln: number; r: number; p: number } | undefined {
+  const parsed = parse(stored);
+  return parsed && { ln: parsed.ln, r: parsed.r, p: parsed.p };
+}
+
 /** True when the password matches; constant-time comparison. Runs on libuv's thread pool. */
 export async function verifyPassword(password: Secret, stored: string): Promise<boolean> {
   const parsed = parse(stored);
   if (!parsed) return false;
   const actual = await derive(password.reveal(), parsed.salt, parsed);
-  return actual.length === parsed.hash.length && timingSafeEqual(actual, parsed.hash);
+  // scrypt keys HMAC with the password, and HMAC pads a short key with zero bytes: "pw" and
+  // "pw\0" derive the same hash. No protocol lets a password hold a NUL, so one never matches.
+  return actual.length === parsed.hash.length && timingSafeEqual(actual, parsed.hash) && !password.reveal().includes('\0');
 }
 
 function parse(text: string) {

@@ -23,8 +23,10 @@ export interface AcceptorOptions {
   /**
    * Hands an admitted connection to its protocol front: `socket` to speak on (TLS on
    * implicit-TLS listeners), `raw` the TCP socket under it, `client` the real client.
+   * `release` gives the connection's place back (raw's close does too): a front whose library
+   * takes raw's listeners calls it when the session ends (smtp-server does, at STARTTLS).
    */
-  deliver: (socket: Socket, raw: Socket, client: ClientAddress) => void;
+  deliver: (socket: Socket, raw: Socket, client: ClientAddress, release: () => void) => void;
 }
 
 /**
@@ -83,7 +85,7 @@ export class Acceptor {
     if (this.#trusted && !isTrusted(this.#trusted, socketClient(raw).address)) {
       watchForProxyHeader(socket, () => this.#badHeader(socket, client, 'a PROXY header from an address not in the listener\'s proxyProtocol list'));
     }
-    this.#options.deliver(socket, raw, client);
+    this.#options.deliver(socket, raw, client, ticket.release);
   }
 
   /** The real client: the socket's peer, or what a trusted balancer's PROXY header says. */

@@ -84,9 +84,9 @@ async function startSmtpListener(listener: ListenerConfig, deps: ListenerDeps): 
   });
   // smtp-server keeps its listening server (its close() waits on it) but the connections
   // take our accept path, and reach it through connect() with the real client's address.
-  const acceptor = new Acceptor({ ...deps, listener, deliver: (socket, raw, client) => {
+  const acceptor = new Acceptor({ ...deps, listener, deliver: (socket, raw, client, release) => {
     const id = newSessionId();
-    clientSockets.add(id, raw);
+    clientSockets.add(id, raw, release);
     smtp.connect(socket, { id, remoteAddress: client.address, remotePort: client.port });
   } });
   smtp.server.removeAllListeners('connection');

@@ -25,6 +25,13 @@ describe('password hashes', () => {
     expect(await verifyPassword(new Secret('pä ss "w\\rd '), hash)).toBe(false);
   });
 
+  it('does not match the password with NULs after it (scrypt would: HMAC pads short keys with zeros)', async () => {
+    const hash = await hashPassword(new Secret('pä ss "w\\rd'), FAST_HASH_PARAMS);
+    expect(await verifyPassword(new Secret('pä ss "w\\rd\0'), hash)).toBe(false);
+    expect(await verifyPassword(new Secret('pä ss "w\\rd\0\0'), hash)).toBe(false);
+    expect(await verifyPassword(new Secret('pä ss "w\\rd'), hash)).toBe(true);
+  });
+
   it('uses a fresh salt each time', async () => {
     const password = new Secret('same');
     expect(await hashPassword(password, FAST_HASH_PARAMS)).not.toBe(await hashPassword(password, FAST_HASH_PARAMS));
@@ -56,5 +63,24 @@ describe('account directory', () => {
     const accounts = await directory();
     expect(await accounts.check(login('Talend', 'right password', 'Invoices@Contoso.com'), 'imap')).toMatchObject({ ok: true });
     expect(await accounts.check(login('Talend', 'right password', 'ceo@contoso.com'), 'imap')).toEqual({ ok: false, reason: 'authzid-mismatch' });
+  });
+
+  it('spends as long on an unknown username as on a known one, whatever scrypt cost the hashes use', async () => {
+    // Before: unknown usernames were checked against a hash at the default cost (ln=15, ~200 ms),
+    // known ones at theirs (ln=10 here, ~5 ms): timing told which usernames exist.
+    const accounts = await directory();
+    const median = async (username: string) => {
+      const times: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const started = performance.now();
+        await accounts.check(login(username, 'wrong password'), 'imap');
+        times.push(performance.now() - started);
+      }
+      return times.sort((a, b) => a - b)[2]!;
+    };
+    await median('nobody');
+    const known = await median('talend');
+    const unknown = await median('nobody');
+    expect(unknown).toBeLessThan(known * 4 + 20);
   });
 });

@@ -63,6 +63,13 @@ describe('IMAP command reader', () => {
     expect(read('a+b NOOP\r\n')[0]).toMatchObject({ type: 'error', message: 'Missing or invalid tag.' });
   });
 
+  it('takes the tag as all of the first word, so a malformed one is not answered as a shorter tag', () => {
+    for (const line of ['a"b" NOOP\r\n', 'a(2 NOOP\r\n', 'a75( ID NIL\r\n', ' a9 CAPABILITY\r\n', 'fuzz) NOOP\r\n']) {
+      // No tag: the front answers "* BAD", which no client takes for the answer to its "a" or "a9".
+      expect(read(line)).toEqual([{ type: 'error', message: 'Missing or invalid tag.', fatal: false }]);
+    }
+  });
+
   it('refuses an oversized synchronizing literal without losing sync', () => {
     const events = read('a LOGIN {1000}\r\n', 'b NOOP\r\n');
     expect(events[0]).toEqual({ type: 'error', tag: 'a', message: 'Literal too large.', fatal: false });

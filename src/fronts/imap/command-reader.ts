@@ -162,7 +162,9 @@ function parseCommand(parts: Array<string | Buffer>): ImapReaderEvent {
     return { type: 'error', tag: tagOf(parts), message: (error as Error).message, fatal: false };
   }
   const [tag, name, ...args] = tokens;
-  if (!tag || tag.type !== 'atom' || !isValidTag(tag.value)) {
+  // The tag is everything before the first space (RFC 3501 section 2.2.1): `a"b`, `a(2` or a
+  // leading space make no tag, and the answer must not go to a shorter one the client never used.
+  if (!tag || tag.type !== 'atom' || !isValidTag(tag.value) || tag.value !== tagOf(parts)) {
     return { type: 'error', message: 'Missing or invalid tag.', fatal: false };
   }
   if (!name || name.type !== 'atom') {

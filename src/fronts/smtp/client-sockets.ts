@@ -9,20 +9,30 @@ import type { Socket } from 'node:net';
  * the encrypted bytes.
  */
 export class ClientSockets {
-  readonly #accepted = new Map<string, Socket>();
+  readonly #accepted = new Map<string, AcceptedSocket>();
 
-  add(id: string, socket: Socket): void {
-    this.#accepted.set(id, socket);
+  /**
+   * `release` gives the connection's place back to the connection limits: the session calls it
+   * when it closes, because smtp-server's STARTTLS removes every listener from the TCP socket,
+   * the accept path's close listener with them.
+   */
+  add(id: string, socket: Socket, release: () => void): void {
+    this.#accepted.set(id, { socket, release });
     // A socket that never becomes a session (smtp-server closed it early) is forgotten here.
     socket.once('close', () => {
-      if (this.#accepted.get(id) === socket) this.#accepted.delete(id);
+      if (this.#accepted.get(id)?.socket === socket) this.#accepted.delete(id);
     });
   }
 
   /** The accepted socket of a new session, handed over once. */
-  take(id: string): Socket | undefined {
-    const socket = this.#accepted.get(id);
+  take(id: string): AcceptedSocket | undefined {
+    const accepted = this.#accepted.get(id);
     this.#accepted.delete(id);
-    return socket;
+    return accepted;
   }
+}
+
+export interface AcceptedSocket {
+  socket: Socket;
+  release: () => void;
 }

@@ -92,9 +92,10 @@ class SmtpHooks {
     // knows to start TLS (and one that does not hears 530 "Must issue a STARTTLS command first").
     if (this.#tlsFirst && !session.secure) session.disabledCommands = ['AUTH'];
     const client = { address: session.remoteAddress, port: session.remotePort };
-    const socket = this.#clientSockets.take(session.id);
+    const accepted = this.#clientSockets.take(session.id);
+    const socket = accepted?.socket;
     this.#registry.open('smtp', client, (opened) => {
-      this.#relays.set(session.id, { ...opened, clientAddress: client.address, started: Date.now(), left: new AbortController(), socket, transactionOpen: false, busy: false, failedLogins: 0, messages: 0 });
+      this.#relays.set(session.id, { ...opened, clientAddress: client.address, started: Date.now(), left: new AbortController(), socket, release: accepted?.release, transactionOpen: false, busy: false, failedLogins: 0, messages: 0 });
       opened.log.info({ event: 'connect', tls: session.secure }, 'client connected');
       return this.#shutdown.control(session.id);
     }, () => socket?.destroy());
@@ -169,6 +170,7 @@ class SmtpHooks {
     const relay = this.#relays.get(session.id);
     if (!relay) return;
     this.#relays.delete(session.id);
+    relay.release?.();
     relay.left.abort();
     void relay.upstream?.quit();
     const bytesFromClient = relay.socket?.bytesRead ?? 0;

@@ -23,7 +23,9 @@ export interface RelaySession extends StoppableSession, OpenedSession {
    */
   left: AbortController;
   /** The client's TCP connection, for its byte counters. */
-  socket?: Socket;
+  socket?: Socket | undefined;
+  /** Gives the connection's place back to the connection limits (see ClientSockets). */
+  release?: (() => void) | undefined;
   account?: AccountConfig;
   upstream?: SmtpUpstream;
   /** Opens a new upstream session the way AUTH did, after Exchange dropped the last one. */
