@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { UpstreamSession } from '../upstream/session.js';
+import { queueFull } from '../upstream/write-queue.js';
 import type { SessionEnv } from './session.js';
 
 export interface PipeTotals {
@@ -17,15 +18,6 @@ export interface Spliced {
 
 /** After one side ended cleanly, how long the other gets to finish closing before it is cut. */
 const CLOSE_GRACE_MS = 10_000;
-
-/**
- * What one side may have queued, unsent, before the other side is no longer read. Not the
- * sockets' own high-water mark: that is 16 KiB (one TLS record), fixed when a socket is made,
- * and pausing there stops the sender after nearly every record, each pause and resume waiting
- * for the other processes to be scheduled (0.23–0.31× direct throughput, measured). 1 MiB
- * keeps the bytes moving and still bounds a slow reader's cost: ~1 MiB per direction.
- */
-export const QUEUE_LIMIT_BYTES = 1024 * 1024;
 
 /**
  * Joins the client and upstream sockets after login: writes the bytes each side sent during
@@ -62,7 +54,7 @@ export function splice(client: Socket, upstream: Socket, pending: { toUpstream: 
  * Writes what `from` reads to `to`, until `from` ends (then ends `to`) or the returned stop is
  * called. Writes of one event-loop turn go out together (cork, uncork on setImmediate): one
  * write per turn instead of one per TLS record, ~20% less CPU per GB. `from` is paused while
- * `to` has QUEUE_LIMIT_BYTES or more queued, and resumed once that is written.
+ * `to`'s queue is full (upstream/write-queue.ts), and resumed once that is written.
  */
 function forward(from: Socket, to: Socket): () => void {
   let corked = false;
@@ -82,8 +74,7 @@ function forward(from: Socket, to: Socket): () => void {
       setImmediate(uncork);
     }
     to.write(chunk);
-    // A queue this long made write() return false, so 'drain' follows once it is written.
-    if (to.writableLength >= QUEUE_LIMIT_BYTES && !waiting) {
+    if (queueFull(to) && !waiting) {
       waiting = true;
       from.pause();
       to.once('drain', resume);
