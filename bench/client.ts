@@ -24,7 +24,8 @@ export interface Target {
 export type Task =
   | { kind: 'fetch' | 'retr'; target: Target }
   | { kind: 'data'; target: Target; bytes: number }
-  | { kind: 'noop' | 'login'; target: Target; count: number };
+  | { kind: 'noop' | 'login' | 'burst'; target: Target; count: number }
+  | { kind: 'hold'; target: Target; count: number; concurrency: number };
 
 export interface Setup {
   caFile: string;
@@ -186,6 +187,38 @@ async function login(target: Target, count: number): Promise<{ millis: number[] 
   return { millis };
 }
 
+/** `count` IMAP logins at once; how many succeeded, and the time until every one was answered. */
+async function burst(target: Target, count: number): Promise<{ ok: number; seconds: number }> {
+  // A TLS session to resume first, as the proxy has one from its earlier logins.
+  (await imapLogin(target)).socket.destroy();
+  const started = process.hrtime.bigint();
+  const logins = await Promise.allSettled(Array.from({ length: count }, () => imapLogin(target)));
+  const elapsed = seconds(started);
+  for (const login of logins) if (login.status === 'fulfilled') login.value.socket.destroy();
+  return { ok: logins.filter((login) => login.status === 'fulfilled').length, seconds: elapsed };
+}
+
+/**
+ * Logs in `count` IMAP sessions, `concurrency` at a time, says how many are up, and keeps
+ * them, idle, until its standard input closes.
+ */
+async function hold(target: Target, count: number, concurrency: number): Promise<undefined> {
+  const sessions: Socket[] = [];
+  let started = 0;
+  let failed = 0;
+  const begin = process.hrtime.bigint();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (started < count) {
+      started++;
+      await imapLogin(target).then(({ socket }) => sessions.push(socket), () => failed++);
+    }
+  }));
+  process.stdout.write(`${JSON.stringify({ up: sessions.length, failed, seconds: seconds(begin) })}\n`);
+  await new Promise((resolve) => process.stdin.once('end', resolve).resume());
+  for (const socket of sessions) socket.destroy();
+  return undefined;
+}
+
 async function run(task: Task): Promise<unknown> {
   switch (task.kind) {
     case 'fetch': return fetch(task.target);
@@ -193,6 +226,8 @@ async function run(task: Task): Promise<unknown> {
     case 'data': return data(task.target, task.bytes);
     case 'noop': return noop(task.target, task.count);
     case 'login': return login(task.target, task.count);
+    case 'burst': return burst(task.target, task.count);
+    case 'hold': return hold(task.target, task.count, task.concurrency);
   }
 }
 
@@ -200,7 +235,8 @@ async function main(): Promise<void> {
   const { task, ...rest } = JSON.parse(process.argv[2]!) as Setup & { task: Task };
   setup = rest;
   ca = readFileSync(setup.caFile, 'utf8');
-  process.stdout.write(`${JSON.stringify(await run(task))}\n`);
+  const result = await run(task);
+  if (result !== undefined) process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
 main().catch((error: unknown) => {

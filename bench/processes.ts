@@ -7,9 +7,22 @@ const HERE = fileURLToPath(new URL('.', import.meta.url));
 /** The built proxy, started as a user would start it. */
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
+/**
+ * Open files each bench process asks for: 9,900 idle sessions are 9,900 client sockets and
+ * 9,900 upstream sockets in the proxy. Raised by bash's `ulimit -n` before node starts (up to
+ * the hard limit, if that is lower); what a process got is in openFilesLimit().
+ */
+const OPEN_FILES = 65_536;
+
+/** Runs node with `args` under the raised open-files limit: [command, arguments]. */
+function node(args: string[]): [string, string[]] {
+  const raise = `ulimit -n ${OPEN_FILES} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"`;
+  return ['bash', ['-c', raise, process.execPath, ...args]];
+}
+
 /** The fast upstream in a process of its own; resolves with its ports. */
 export function startUpstream(certFile: string, keyFile: string, messageBytes: number): Promise<{ child: ChildProcess; ports: { imap: number; pop3: number; smtp: number } }> {
-  const child = spawn(process.execPath, [join(HERE, 'fast-upstream.js'), certFile, keyFile, String(messageBytes)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(...node([join(HERE, 'fast-upstream.js'), certFile, keyFile, String(messageBytes)]), { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     child.stdout!.once('data', (line: Buffer) => resolve({ child, ports: JSON.parse(line.toString()) }));
     child.once('exit', (code) => reject(new Error(`fast upstream exited (${code})`)));
@@ -20,6 +33,8 @@ export interface RunningProxyProcess {
   child: ChildProcess;
   /** Listening ports by "protocol/tls", e.g. "imap/none". */
   ports: Map<string, number>;
+  /** Its open-files limit, and the sessions that limit allows (its `open-files` log line). */
+  openFiles: { limit: number; sessions: number };
 }
 
 /**
@@ -29,12 +44,17 @@ export interface RunningProxyProcess {
 export async function startProxyProcess(configFile: string, logFile: string, profileDir?: string): Promise<RunningProxyProcess> {
   const log = openSync(logFile, 'w');
   const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const child = spawn(process.execPath, [...profile, CLI, 'start', '--config', configFile, '--log-format', 'json'], { stdio: ['ignore', log, log] });
+  const child = spawn(...node([...profile, CLI, 'start', '--config', configFile, '--log-format', 'json']), { stdio: ['ignore', log, log] });
   const deadline = Date.now() + 30_000;
   for (;;) {
     const entries = readFileSync(logFile, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, any>);
     if (entries.some((e) => e.event === 'ready')) {
-      return { child, ports: new Map(entries.filter((e) => e.event === 'listening').map((e) => [`${e.proto}/${e.tls}`, e.port as number])) };
+      const openFiles = entries.find((e) => e.event === 'open-files');
+      return {
+        child,
+        ports: new Map(entries.filter((e) => e.event === 'listening').map((e) => [`${e.proto}/${e.tls}`, e.port as number])),
+        openFiles: { limit: openFiles?.limit ?? NaN, sessions: openFiles?.sessions ?? NaN },
+      };
     }
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the proxy did not start:\n${readFileSync(logFile, 'utf8')}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -44,10 +64,29 @@ export async function startProxyProcess(configFile: string, logFile: string, pro
 /** Runs one measuring client process; its JSON answer. */
 export function runClient<T>(request: unknown): Promise<T> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [join(HERE, 'client.js'), JSON.stringify(request)], { maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile(...node([join(HERE, 'client.js'), JSON.stringify(request)]), { maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (error) reject(new Error(`bench client failed: ${stderr || error.message}`));
       else resolve(JSON.parse(stdout) as T);
     });
+  });
+}
+
+/**
+ * Starts a client that keeps sessions open (the `hold` task): resolves with its first answer
+ * once they are up; `release()` lets it close them and waits for it to exit.
+ */
+export function holdClient<T>(request: unknown): Promise<{ result: T; release: () => Promise<void> }> {
+  const child = spawn(...node([join(HERE, 'client.js'), JSON.stringify(request)]), { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return new Promise((resolve, reject) => {
+    child.stdout!.once('data', (line: Buffer) => resolve({
+      result: JSON.parse(line.toString()) as T,
+      release: () => {
+        child.stdin!.end();
+        return exited;
+      },
+    }));
+    void exited.then(() => reject(new Error('the holding client exited before its sessions were up')));
   });
 }
 

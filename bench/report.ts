@@ -22,3 +22,6 @@ export function table(header: Row, rows: Row[]): string {
 }
 
 export const fixed = (value: number, digits = 0) => (Number.isFinite(value) ? value.toFixed(digits) : '—');
+
+/** A difference, with its sign always shown. */
+export const signed = (value: number, digits = 0) => (value >= 0 ? `+${fixed(value, digits)}` : fixed(value, digits));
