@@ -134,7 +134,8 @@ async function retr(target: Target): Promise<{ bytes: number; seconds: number }>
   const started = process.hrtime.bigint();
   socket.write('RETR 1\r\n');
   await expect(reader, /^\+OK/, 'RETR');
-  const bytes = (await reader.skipPast(Buffer.from('\r\n.\r\n'), Buffer.from('\r\n'))) - 3;
+  // What was dropped, less the terminator's ".\r\n" (its CRLF ends the message's last line).
+  const bytes = (await reader.skipToEnding(Buffer.from('\r\n.\r\n'), Buffer.from('\r\n'))) - 3;
   const elapsed = seconds(started);
   socket.destroy();
   return { bytes, seconds: elapsed };

@@ -6,8 +6,8 @@ import { BURST, type Results, type Transfer, type Variant } from './rounds.js';
 export interface RunFacts {
   load: { before: number[]; after: number[] };
   rounds: number;
-  /** The proxy's peak resident memory during the transfers, before the idle sessions. */
-  peakRss: number;
+  /** The proxy's resident memory after the warm-up, and its peak over the rounds (bursts included). */
+  rss: { resting: number; peak: number };
   /** Token requests the proxy made in the whole run (counted by the sandbox's Entra ID). */
   tokenRequests: number;
   idle: IdleSessions;
@@ -44,7 +44,7 @@ export function summarize(results: Results, facts: RunFacts) {
     },
     tokenRequests: facts.tokenRequests,
     proxyCpuSecondsPerGiB: { plain: perGiB(results.cpu.plain), tls: perGiB(results.cpu.tls) },
-    proxyPeakRssMiB: facts.peakRss / 2 ** 20,
+    proxyRssMiB: { resting: facts.rss.resting / 2 ** 20, peak: facts.rss.peak / 2 ** 20 },
     idleSessions: facts.idle,
   };
 }
@@ -71,7 +71,7 @@ export function render(f: Figures): string {
       [`${BURST.toLocaleString('en')} IMAP logins at once`, `${fixed(b.directSeconds, 2)} s`, `${fixed(b.proxiedSeconds, 2)} s, ${b.proxiedFailed} failed`, `${fixed(b.sessionsPerSecondRatio, 2)} (new sessions/s)`],
       ['token requests by the proxy, whole run', '', String(f.tokenRequests)],
       ['proxy CPU per GiB piped (FETCH, RETR)', '', `${fixed(f.proxyCpuSecondsPerGiB.plain, 2)} s`, '', `${fixed(f.proxyCpuSecondsPerGiB.tls, 2)} s`],
-      ['proxy peak RSS during the transfers', '', `${fixed(f.proxyPeakRssMiB)} MiB`],
+      ['proxy RSS: after warm-up; peak over the rounds', '', `${fixed(f.proxyRssMiB.resting)} MiB; ${fixed(f.proxyRssMiB.peak)} MiB`],
       [`idle logged-in IMAP sessions (${idle.asked.toLocaleString('en')})`, '', `${idle.up} up, ${idle.failed} failed, ${fixed(idle.kibPerSession, 1)} KiB RSS each`],
     ]),
     `Idle sessions: the bench raised its processes' open-files limit to ${idle.openFilesLimit} (ulimit -n, up to the hard limit)${idle.asked < 9900 ? `; at 3 descriptors per session the proxy allows ${idle.asked + 10} sessions, so ${idle.asked} were held, not 9,900` : ''}; they logged in within ${fixed(idle.loginSeconds, 1)} s, 100 at a time.`,

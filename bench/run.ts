@@ -73,10 +73,11 @@ async function main(): Promise<void> {
   try {
     const before = loadavg();
     await warmUp(target, client);
+    const restingRss = memory(pid).rss;
     const results = await measure(ROUNDS, pid, target, client);
-    const peakRss = memory(pid).peak;
+    const rss = { resting: restingRss, peak: memory(pid).peak };
     const idle = await idleSessions(proxy, (task) => holdClient({ ...setup(dir), task }), target('plain', 'imap'), IDLE_SESSIONS);
-    const figures = summarize(results, { load: { before, after: loadavg() }, rounds: ROUNDS, peakRss, tokenRequests: sandbox.stats.tokenRequests, idle });
+    const figures = summarize(results, { load: { before, after: loadavg() }, rounds: ROUNDS, rss, tokenRequests: sandbox.stats.tokenRequests, idle });
     process.stdout.write(`${render(figures)}\n${JSON.stringify(figures)}\n`);
   } finally {
     const stopped = new Promise((resolve) => proxy.child.once('exit', resolve));
