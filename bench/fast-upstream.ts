@@ -149,7 +149,8 @@ function pop3(message: Buffer): Handler {
     const command = line.split(' ')[0]!.toUpperCase();
     switch (command) {
       case 'AUTH':
-        return conn.send(line.includes(' ', 5) ? '+OK Authenticated.\r\n' : '+ \r\n');
+        // With an initial response, done; without, the response follows on the next line.
+        return conn.send(line.split(' ').length > 2 ? '+OK Authenticated.\r\n' : '+ \r\n');
       case 'STAT':
         return conn.send(`+OK 1 ${message.length}\r\n`);
       case 'RETR':
@@ -176,6 +177,7 @@ function smtp(secureContext: SecureContext): Handler {
         conn.send('220 2.0.0 SMTP server ready\r\n');
         return conn.startTls(secureContext);
       case 'AUTH':
+        // With an initial response, done; without, the response follows on the next line.
         return conn.send(line.split(' ').length > 2 ? '235 2.7.0 Authentication successful\r\n' : '334 \r\n');
       case 'DATA':
         conn.send('354 Start mail input; end with <CRLF>.<CRLF>\r\n');
