@@ -3,7 +3,7 @@ import { TLSSocket } from 'node:tls';
 import { login, upstreamLogin, type LoginFailure, type LoginOutcome } from '../auth/login.js';
 import type { BasicCredentials } from '../auth/sasl/index.js';
 import type { OpenUpstream, UpstreamSession } from '../upstream/session.js';
-import { pipeSession } from './pipe.js';
+import { pipeSession, type Spliced } from './pipe.js';
 import { replyTo, type Outcome, type Replies } from './replies.js';
 import { closeAfterGoodbye, upgradeToTls, type SessionEnv } from './session.js';
 import { listenerAddress, logClientTlsFailure } from '../ops/tls-failures.js';
@@ -34,7 +34,7 @@ export abstract class LineFront<U extends UpstreamSession, Ok = object> {
   protected state: FrontState = 'command';
   readonly #protocol: LineProtocol<U, Ok>;
   readonly #started = Date.now();
-  #piped: { client: Socket; upstream: Socket } | undefined;
+  #piped: { client: Socket; upstream: Socket; spliced: Spliced } | undefined;
   /** Logins on this connection that were refused (wrong password, unknown user, lockout). */
   #failedLogins = 0;
   readonly #onData = (chunk: Buffer) => {
@@ -62,14 +62,14 @@ export abstract class LineFront<U extends UpstreamSession, Ok = object> {
   }
 
   /**
-   * Ends the session because the proxy stops. After login the upstream is unpiped first, so
+   * Ends the session because the proxy stops. After login the upstream is muted first, so
    * the goodbye does not land inside a server response that is still streaming.
    */
   shutdown(): void {
     if (this.#piped) {
-      const { client, upstream } = this.#piped;
+      const { client, upstream, spliced } = this.#piped;
       const bye = replyTo(this.#protocol.replies, { kind: 'shutdown' });
-      upstream.unpipe(client);
+      spliced.muteUpstream();
       // Once the goodbye is out, the upstream goes too (and with it, the pipe's bookkeeping).
       client.end(bye ? `${bye}\r\n` : '', () => upstream.destroy());
       return;
@@ -202,8 +202,8 @@ export abstract class LineFront<U extends UpstreamSession, Ok = object> {
     this.state = 'done';
     const client = this.socket;
     this.#detach(client);
-    this.#piped = { client, upstream: upstream.socket };
-    pipeSession(this.env, client, upstream, this.takeBuffered(), this.#started);
+    const spliced = pipeSession(this.env, client, upstream, this.takeBuffered(), this.#started);
+    this.#piped = { client, upstream: upstream.socket, spliced };
   }
 
   /** For a login that threw (a bug, not a refusal): the session ends, the proxy goes on. */

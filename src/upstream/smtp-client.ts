@@ -9,6 +9,7 @@ import { describeRefusal, Xoauth2Client, type Xoauth2Refusal } from './xoauth2.j
 import { describe, type UpstreamConnector } from './connector.js';
 import { UpstreamError } from '../outbound/errors.js';
 import { SocketLineReader } from './line-reader.js';
+import { queueFull } from './write-queue.js';
 
 /** RFC 5321 section 4.5.3.2 asks clients to wait up to 10 minutes for the end of DATA. */
 export const COMMAND_TIMEOUT_MS = 10 * 60_000;
@@ -160,7 +161,8 @@ export class SmtpUpstream {
 
   #write(chunk: Buffer): Promise<void> {
     if (this.closed) return Promise.reject(new UpstreamError('closed', `${this.#label} closed the connection`));
-    if (this.#socket.write(chunk)) return Promise.resolve();
+    this.#socket.write(chunk);
+    if (!queueFull(this.#socket)) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const onDrain = () => { this.#socket.off('close', onClose); resolve(); };
       const onClose = () => { this.#socket.off('drain', onDrain); reject(new UpstreamError('closed', `${this.#label} closed the connection`)); };

@@ -2,6 +2,7 @@ const DOT = 0x2e;
 const LF = 0x0a;
 const CR = 0x0d;
 const CRLF_DOT = Buffer.from('\r\n.');
+const LF_DOT = Buffer.from('\n.');
 const CR_ONLY = Buffer.from('\r');
 
 /**
@@ -25,11 +26,10 @@ export class DotStuffer {
     if (this.#atLineStart && chunk[0] === DOT) {
       pieces.push(Buffer.from('.'));
     }
-    for (let at = chunk.indexOf(LF); at !== -1 && at + 1 < chunk.length; at = chunk.indexOf(LF, at + 1)) {
-      if (chunk[at + 1] === DOT) {
-        pieces.push(chunk.subarray(from, at + 1), Buffer.from('.'));
-        from = at + 1;
-      }
+    // From one LF "." to the next, not line by line: most messages have few lines to stuff.
+    for (let at = chunk.indexOf(LF_DOT); at !== -1; at = chunk.indexOf(LF_DOT, at + 1)) {
+      pieces.push(chunk.subarray(from, at + 1), Buffer.from('.'));
+      from = at + 1;
     }
     pieces.push(chunk.subarray(from));
     this.#atLineStart = chunk[chunk.length - 1] === LF;
