@@ -6,8 +6,8 @@ export interface IdleSessions {
   asked: number;
   up: number;
   failed: number;
-  /** The proxy's open-files limit (the bench raises it as far as the hard limit lets it). */
-  openFilesLimit: number;
+  /** The proxy's open-files limit (the bench raises it as far as the hard limit lets it), and the sessions it allows. */
+  openFiles: { limit: number; sessions: number };
   /** Growth of the proxy's resident memory, divided by the sessions up. */
   kibPerSession: number;
   /** How long the logins took, 100 at a time. */
@@ -31,5 +31,5 @@ export async function idleSessions(proxy: RunningProxyProcess, hold: Hold, targe
   await new Promise((resolve) => setTimeout(resolve, 2000));
   const after = memory(pid).rss;
   await release();
-  return { asked, up: result.up, failed: result.failed, openFilesLimit: proxy.openFiles.limit, kibPerSession: (after - before) / 1024 / Math.max(1, result.up), loginSeconds: result.seconds };
+  return { asked, up: result.up, failed: result.failed, openFiles: proxy.openFiles, kibPerSession: (after - before) / 1024 / Math.max(1, result.up), loginSeconds: result.seconds };
 }

@@ -5,12 +5,12 @@ import { fileURLToPath } from 'node:url';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 /** The built proxy, started as a user would start it. */
-export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
 /**
  * Open files each bench process asks for: 9,900 idle sessions are 9,900 client sockets and
  * 9,900 upstream sockets in the proxy. Raised by bash's `ulimit -n` before node starts (up to
- * the hard limit, if that is lower); what a process got is in openFilesLimit().
+ * the hard limit, if that is lower); what the proxy got, it logs (RunningProxyProcess.openFiles).
  */
 const OPEN_FILES = 65_536;
 
