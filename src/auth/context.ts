@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { DescriptorReserve } from '../ops/descriptor-reserve.js';
 import type { Metrics } from '../ops/metrics.js';
 import { AccountDirectory } from './accounts.js';
 import { FailedLoginLimiter } from './lockout.js';
@@ -23,6 +24,11 @@ export interface ProxyContext {
    * new limits): the sessions it counts outlive the context they started with.
    */
   mailboxGate: MailboxGate;
+  /**
+   * Descriptors beyond two per connection, for logins in progress and upstream connections
+   * outliving their client (sized by the open-files budget). Carried over on a reload.
+   */
+  descriptors: DescriptorReserve;
   log: Logger;
   /** Lives across config reloads. */
   metrics: Metrics;
@@ -39,6 +45,7 @@ export function createProxyContext(config: ProxyConfig, log: Logger, metrics: Me
     tokens: createTokenProviders(config.apps, tokenOptions(config, log, metrics)),
     connector: new UpstreamConnector(connectorOptions(config, metrics)),
     mailboxGate,
+    descriptors: previous?.descriptors ?? new DescriptorReserve(),
     log,
     metrics,
   };

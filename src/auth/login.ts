@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { AccountConfig, Protocol } from '../config/types.js';
 import type { LoginFailureReason } from './accounts.js';
 import type { ProxyContext } from './context.js';
+import { ReserveWaitAborted, type GiveBack } from '../ops/descriptor-reserve.js';
 import { PasswordChecksBusyError } from './password-check-queue.js';
 import type { BasicCredentials } from './sasl/index.js';
 import { REQUIRED_ROLE } from '../tokens/claims.js';
@@ -80,7 +81,9 @@ export async function login<U extends Upstream>(ctx: ProxyContext, attempt: Logi
     const slot = await enterGate(ctx, account.mailbox, protocol, attempt.signal);
     let upstream: U;
     try {
-      upstream = await openWithRetry(ctx, account, protocol, userLog, openUpstream);
+      // A login may hold one descriptor more than the two its session keeps (open-files budget).
+      const giveBack = await takeLoginDescriptor(ctx, attempt.signal);
+      upstream = await openWithRetry(ctx, account, protocol, userLog, openUpstream).finally(giveBack);
     } catch (error) {
       slot.release();
       throw error;
@@ -157,6 +160,16 @@ export function failureDelayMs(base: number, failures: number): number {
 function loggableUser(ctx: ProxyContext, username: string): Record<string, unknown> {
   if (ctx.accounts.knows(username)) return { user: username };
   return { unknownUser: { length: [...username].length, hash: ctx.accounts.hashUsername(username) } };
+}
+
+/** A descriptor from the reserve for logins in progress; waits its turn, gives up when the client leaves. */
+async function takeLoginDescriptor(ctx: ProxyContext, signal: AbortSignal | undefined): Promise<GiveBack> {
+  try {
+    return await ctx.descriptors.take(signal);
+  } catch (error) {
+    if (error instanceof ReserveWaitAborted) throw new UpstreamError('cancelled', error.message);
+    throw error;
+  }
 }
 
 /** Token, then the upstream login; once more with a fresh token when Exchange refused the first. */

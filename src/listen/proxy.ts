@@ -63,6 +63,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, metrics = new
   // Measured with the listeners bound: what is open now is what the proxy needs besides sessions.
   const openFiles = readOpenFilesBudget();
   admission.limits = admissionLimits(config, openFiles);
+  registry.context.descriptors.size = openFiles?.reserve ?? Infinity;
   announceOpenFiles(openFiles, config, log);
 
   return {

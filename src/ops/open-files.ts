@@ -4,10 +4,18 @@ import type { ProxyConfig } from '../config/types.js';
 import type { Metrics } from './metrics.js';
 
 /**
- * Descriptors a session may hold at once: the client's socket and Exchange's, and a third for a
- * moment while it logs in (the upstream connection being replaced, a token request).
+ * Descriptors a session holds: the client's socket and Exchange's. What some sessions need
+ * beyond that for a while (a login in progress, an upstream connection outliving its client)
+ * comes from a reserve of its own (ops/descriptor-reserve.ts), so that a logged-in session,
+ * which is most of them, counts two and not three.
  */
-export const DESCRIPTORS_PER_SESSION = 3;
+export const DESCRIPTORS_PER_SESSION = 2;
+/**
+ * The reserve for logins in progress: an eighth of what is free, at least 1, at most 64 (64
+ * upstream handshakes at once keep the CPU busy in a burst; more would only queue in the
+ * kernel). Logins past it wait for their turn, they are not refused.
+ */
+const MAX_RESERVE = 64;
 /**
  * Kept free beyond the descriptors in use at start: refusals in progress (each holds its
  * client's socket until the goodbye is out), the admin listener's requests, token requests,
@@ -22,6 +30,8 @@ export interface OpenFilesBudget {
   inUse: number;
   /** How many connections fit; Infinity when the limit is unknown or unlimited. */
   sessions: number;
+  /** Descriptors kept for logins in progress (DescriptorReserve's size); Infinity when unlimited. */
+  reserve: number;
 }
 
 /** The soft "Max open files" of /proc/self/limits (Linux), or undefined when not there. */
@@ -33,10 +43,16 @@ export function parseOpenFilesLimit(limitsFile: string): number | undefined {
   return soft && Number.isInteger(value) && value > 0 ? value : undefined;
 }
 
-/** Sessions a limit allows once the descriptors in use and a spare are set aside. */
+/** The login reserve a limit allows once the descriptors in use and a spare are set aside. */
+export function reserveAllowed(limit: number, inUse: number): number {
+  if (!Number.isFinite(limit)) return Infinity;
+  return Math.min(MAX_RESERVE, Math.max(1, Math.floor((limit - inUse - SPARE_DESCRIPTORS) / 8)));
+}
+
+/** Sessions a limit allows once the descriptors in use, a spare and the login reserve are set aside. */
 export function sessionsAllowed(limit: number, inUse: number): number {
   if (!Number.isFinite(limit)) return Infinity;
-  return Math.max(0, Math.floor((limit - inUse - SPARE_DESCRIPTORS) / DESCRIPTORS_PER_SESSION));
+  return Math.max(0, Math.floor((limit - inUse - SPARE_DESCRIPTORS - reserveAllowed(limit, inUse)) / DESCRIPTORS_PER_SESSION));
 }
 
 /** Reads this process's budget, where the system tells (Linux); undefined elsewhere. */
@@ -50,7 +66,7 @@ export function readOpenFilesBudget(): OpenFilesBudget | undefined {
     return undefined;
   }
   if (limit === undefined) return undefined;
-  return { limit, inUse, sessions: sessionsAllowed(limit, inUse) };
+  return { limit, inUse, sessions: sessionsAllowed(limit, inUse), reserve: reserveAllowed(limit, inUse) };
 }
 
 /** Whether an error means the process (EMFILE) or the system (ENFILE) ran out of descriptors. */
@@ -65,9 +81,9 @@ export function announceOpenFiles(budget: OpenFilesBudget | undefined, config: P
     log.info({ event: 'open-files' }, 'open-files limit unknown on this system; clients.maxConnections alone bounds the connections');
     return;
   }
-  const fields = { event: 'open-files', limit: budget.limit, inUse: budget.inUse, sessions: budget.sessions, maxConnections: config.clients.maxConnections };
+  const fields = { event: 'open-files', limit: budget.limit, inUse: budget.inUse, sessions: budget.sessions, loginReserve: budget.reserve, maxConnections: config.clients.maxConnections };
   const text = Number.isFinite(budget.limit)
-    ? `open-files limit ${budget.limit} (${budget.inUse} in use) allows ${budget.sessions} sessions at ${DESCRIPTORS_PER_SESSION} descriptors each, ${SPARE_DESCRIPTORS} kept spare`
+    ? `open-files limit ${budget.limit} (${budget.inUse} in use) allows ${budget.sessions} sessions at ${DESCRIPTORS_PER_SESSION} descriptors each, ${budget.reserve} more for logins in progress, ${SPARE_DESCRIPTORS} kept spare`
     : 'open-files limit: unlimited';
   if (budget.sessions < config.clients.maxConnections) {
     log.warn({ ...fields, fix: 'raise the limit (systemd LimitNOFILE=, docker --ulimit nofile=, ulimit -n) or lower clients.maxConnections' }, `${text}: fewer than clients.maxConnections (${config.clients.maxConnections}); past them clients hear "try later"`);

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,8 +71,12 @@ describe('the open-files limit', () => {
   it('is read and logged at start; near it clients hear "try later", and once descriptors free up, new clients get in', async () => {
     const proxy = await startLimited();
     const budget = proxy.entries().find((e) => e.event === 'open-files')!;
-    expect(budget).toMatchObject({ limit: OPEN_FILES, inUse: expect.any(Number), sessions: expect.any(Number) });
-    expect(budget.sessions).toBeGreaterThan(5);
+    expect(budget).toMatchObject({ limit: OPEN_FILES, inUse: expect.any(Number), sessions: expect.any(Number), loginReserve: expect.any(Number) });
+    // A logged-in session holds two descriptors; a few more are kept for logins in progress.
+    const free = OPEN_FILES - budget.inUse - 32;
+    expect(budget.sessions).toBe(Math.floor((free - budget.loginReserve) / 2));
+    expect(budget.sessions).toBeGreaterThan(free / 3);
+    expect(budget.loginReserve).toBeLessThan(budget.sessions);
     expect(budget.level).toBe(40); // fewer than clients.maxConnections: a warning with the fix
     expect(budget.fix).toMatch(/LimitNOFILE/);
 
@@ -87,7 +91,10 @@ describe('the open-files limit', () => {
     // The budget holds: every admitted session can be logged in (and piped to Exchange) at once.
     const admitted = clients.slice(0, budget.sessions);
     for (const client of admitted) client.send(`a LOGIN talend {${PASSWORD.length}+}\r\n${PASSWORD}\r\n`);
+    // More logins at once than the reserve for logins in progress: the others wait their turn.
     expect((await Promise.all(admitted.map((client) => client.line()))).filter((a) => !a.startsWith('a OK'))).toEqual([]);
+    // Every session holds its two descriptors, and the process stays inside its limit.
+    expect(readdirSync(`/proc/${child!.pid}/fd`).length).toBeLessThanOrEqual(budget.inUse + 2 * budget.sessions + budget.loginReserve);
     expect(answers.slice(budget.sessions)).toEqual(Array(5).fill('* BYE [UNAVAILABLE] Server busy, try again later.'));
     await vi.waitFor(() => expect(proxy.entries().map((e) => e.event)).toContain('connections.refused'), { ...PATIENCE, timeout: 15_000 });
     expect(proxy.entries().find((e) => e.event === 'connections.refused')).toMatchObject({ level: 40, reason: 'open-files', proto: 'imap' });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Admission, type Ticket } from '../../src/listen/admission.js';
-import { parseOpenFilesLimit, sessionsAllowed } from '../../src/ops/open-files.js';
+import { parseOpenFilesLimit, reserveAllowed, sessionsAllowed } from '../../src/ops/open-files.js';
 import { createLogger } from '../../src/ops/log.js';
 import { Metrics } from '../../src/ops/metrics.js';
 import { RefusalLog } from '../../src/listen/refusal-log.js';
@@ -51,8 +51,14 @@ describe('open-files limit', () => {
     expect(parseOpenFilesLimit(limits)).toBe(1024);
     expect(parseOpenFilesLimit(limits.replace('1024 ', 'unlimited'))).toBe(Infinity);
     expect(parseOpenFilesLimit('Max processes 5 5 processes\n')).toBeUndefined();
-    expect(sessionsAllowed(1024, 40)).toBe(317); // (1024 - 40 - 32) / 3
+    // Two descriptors per session, an eighth of the rest (at most 64) kept for logins in progress.
+    expect(reserveAllowed(1024, 40)).toBe(64);
+    expect(sessionsAllowed(1024, 40)).toBe(444); // (1024 - 40 - 32 - 64) / 2
+    expect(reserveAllowed(128, 24)).toBe(9); // (128 - 24 - 32) / 8
+    expect(sessionsAllowed(128, 24)).toBe(31); // (128 - 24 - 32 - 9) / 2
+    expect(sessionsAllowed(20_000, 40)).toBe(9932); // the bench's 9,900 idle sessions fit under a hard limit of 20,000
     expect(sessionsAllowed(50, 40)).toBe(0);
+    expect(reserveAllowed(50, 40)).toBe(1);
     expect(sessionsAllowed(Infinity, 40)).toBe(Infinity);
   });
 });

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { connect, createServer, type Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { splice, type PipeTotals } from '../../src/fronts/pipe.js';
+import { splice, type Linger, type PipeTotals } from '../../src/fronts/pipe.js';
 
 /**
  * splice() joins the proxy's two sockets after login. Each is one end of a real loopback
@@ -60,7 +60,7 @@ interface Spliced {
   allClosed(): Promise<unknown>;
 }
 
-async function spliced(options: { upstreamHalfOpen?: boolean; before?: (s: { client: Socket; upstream: Socket; proxyClient: Socket; proxyUpstream: Socket }) => Promise<void>; pending?: { toUpstream: string; toClient: string } } = {}): Promise<Spliced> {
+async function spliced(options: { upstreamHalfOpen?: boolean; before?: (s: { client: Socket; upstream: Socket; proxyClient: Socket; proxyUpstream: Socket }) => Promise<void>; pending?: { toUpstream: string; toClient: string }; linger?: Linger } = {}): Promise<Spliced> {
   const [client, proxyClient] = await pair();
   const [upstream, proxyUpstream] = await pair({ allowHalfOpen: options.upstreamHalfOpen ?? false });
   const atClient = record(client);
@@ -69,7 +69,7 @@ async function spliced(options: { upstreamHalfOpen?: boolean; before?: (s: { cli
   const closed = { client: closing(client), upstream: closing(upstream), proxyClient: closing(proxyClient), proxyUpstream: closing(proxyUpstream) };
   const totals: PipeTotals[] = [];
   const pending = options.pending ?? { toUpstream: '', toClient: '' };
-  splice(proxyClient, proxyUpstream, { toUpstream: Buffer.from(pending.toUpstream), toClient: Buffer.from(pending.toClient) }, (t) => totals.push(t));
+  splice(proxyClient, proxyUpstream, { toUpstream: Buffer.from(pending.toUpstream), toClient: Buffer.from(pending.toClient) }, (t) => totals.push(t), options.linger);
   return { client, upstream, proxyClient, proxyUpstream, atClient, atUpstream, totals, closed, allClosed: () => Promise.all(Object.values(closed)) };
 }
 
@@ -173,6 +173,28 @@ describe('splice', { timeout: 5_000 }, () => {
     expect(s.proxyUpstream.destroyed).toBe(true);
     // The proxy holds nothing any more (the far end may keep its half as long as it likes).
     await Promise.all([s.closed.proxyUpstream, s.closed.client]);
+    expect(s.totals).toHaveLength(1);
+  });
+
+  it('holds a descriptor from the reserve while an upstream outlives its client, and gives it back when it closes', async () => {
+    let taken = 0;
+    let givenBack = 0;
+    const s = await spliced({ upstreamHalfOpen: true, linger: () => (taken++, () => givenBack++) });
+    s.client.end();
+    await Promise.all([once(s.upstream, 'end'), s.closed.proxyClient]);
+    expect([taken, givenBack]).toEqual([1, 0]);
+    s.upstream.end();
+    await s.closed.proxyUpstream;
+    expect([taken, givenBack]).toEqual([1, 1]);
+  });
+
+  it('cuts an upstream that outlives its client at once, its last bytes written, when the reserve is spent', async () => {
+    const s = await spliced({ upstreamHalfOpen: true, linger: () => undefined });
+    s.client.write('a LOGOUT\r\n');
+    s.client.end();
+    // No timer runs: the upstream's socket closes without the 10 s grace.
+    await Promise.all([once(s.upstream, 'end'), s.closed.proxyUpstream, s.closed.proxyClient]);
+    expect(s.atUpstream.text).toBe('a LOGOUT\r\n');
     expect(s.totals).toHaveLength(1);
   });
 });
