@@ -95,7 +95,7 @@ function forward(from: Socket, to: Socket): () => void {
   };
   const onEnd = () => to.end();
   from.on('data', onData);
-  from.once('end', onEnd);
+  from.on('end', onEnd);
   return () => {
     from.off('data', onData);
     from.off('end', onEnd);
@@ -106,7 +106,8 @@ function forward(from: Socket, to: Socket): () => void {
 /** `stopInto`: stops what is forwarded into `from` (nothing may be written to it once it closed). */
 function link(from: Socket, to: Socket, stopInto: () => void, onClose: () => void, linger: Linger): void {
   from.on('error', () => to.destroy());
-  from.once('close', () => {
+  // 'on', not 'once': a socket closes once, and 'once' adds a wrapper per listener for its whole life.
+  from.on('close', () => {
     stopInto();
     if (!from.readableEnded) {
       to.destroy();

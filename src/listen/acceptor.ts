@@ -54,7 +54,7 @@ export class Acceptor {
   readonly accept = (raw: Socket): void => {
     raw.on('error', () => {});
     this.#unfinished.set(raw, raw);
-    raw.once('close', () => this.#unfinished.delete(raw));
+    raw.on('close', () => this.#unfinished.delete(raw));
     // One connection's failure stays with that connection: never an unhandled rejection.
     this.#accept(raw).catch((error: Error) => {
       this.#options.log.error({ event: 'session.error', proto: this.#options.listener.protocol, cause: error.message }, 'accepting a connection failed');
@@ -71,7 +71,7 @@ export class Acceptor {
   async #accept(raw: Socket): Promise<void> {
     const ticket = this.#options.admission.admit();
     if (typeof ticket === 'string') return this.#refuse(raw, ticket, undefined);
-    raw.once('close', ticket.release);
+    raw.on('close', ticket.release);
     const client = await this.#clientOf(raw);
     if (!client || raw.destroyed) return;
     const reason = ticket.bind(client.address);

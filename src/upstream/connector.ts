@@ -89,7 +89,9 @@ export class UpstreamConnector {
         secure.destroy();
         reject(error);
       };
-      secure.on('session', (ticket: Buffer) => this.#sessions.set(key, ticket));
+      // Not a closure of this scope: a listener stays on the socket for its whole life, and
+      // would keep the timer and the promise's functions with it (~1 KiB per idle session).
+      secure.on('session', this.#remember(key));
       secure.once('error', (error: NodeJS.ErrnoException) => {
         const certProblem = error.code?.startsWith('ERR_TLS_CERT') || /certificate|self.signed|verify/i.test(error.message);
         fail(certProblem
@@ -102,6 +104,12 @@ export class UpstreamConnector {
         resolve(secure);
       });
     });
+  }
+
+  /** Keeps the newest TLS session ticket of `key` (host:port) for the next connection to resume. */
+  #remember(key: string): (ticket: Buffer) => void {
+    const sessions = this.#sessions;
+    return (ticket) => sessions.set(key, ticket);
   }
 }
 
