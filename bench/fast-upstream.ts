@@ -192,8 +192,15 @@ function smtp(secureContext: SecureContext): Handler {
   };
 }
 
+/**
+ * As deep an accept queue as the proxy's (Linux caps it at net.core.somaxconn): with Node's
+ * default of 511, part of a 1,000-connection burst overflows it and waits a second for the
+ * SYN-ACK to be sent again, and the direct burst measures that timer, not the upstream.
+ */
+const BACKLOG = 4096;
+
 function listen(server: Server): Promise<number> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', BACKLOG, () => resolve((server.address() as AddressInfo).port)));
 }
 
 async function main(): Promise<void> {
