@@ -74,6 +74,6 @@ export function render(f: Figures): string {
       ['proxy RSS: after warm-up; peak over the rounds', '', `${fixed(f.proxyRssMiB.resting)} MiB; ${fixed(f.proxyRssMiB.peak)} MiB`],
       [`idle logged-in IMAP sessions (${idle.asked.toLocaleString('en')})`, '', `${idle.up} up, ${idle.failed} failed, ${fixed(idle.kibPerSession, 1)} KiB RSS each`],
     ]),
-    `Idle sessions: the bench raised its processes' open-files limit to ${idle.openFiles.limit} (ulimit -n, up to the hard limit)${idle.asked < 9900 ? `; its budget (2 descriptors per session, a reserve for logins in progress) allows ${idle.openFiles.sessions} sessions, so ${idle.asked} were held, not 9,900` : ''}; they logged in within ${fixed(idle.loginSeconds, 1)} s, 100 at a time.`,
+    `Idle sessions, held once by a fresh proxy process (RSS growth from after 100 sessions came and went, over the sessions up): the bench raised its processes' open-files limit to ${idle.openFiles.limit} (ulimit -n, up to the hard limit)${idle.asked < 9900 ? `; its budget (2 descriptors per session, a reserve for logins in progress) allows ${idle.openFiles.sessions} sessions, so ${idle.asked} were held, not 9,900` : ''}; they logged in within ${fixed(idle.loginSeconds, 1)} s, 100 at a time.`,
   ].join('\n');
 }

@@ -17,14 +17,19 @@ export interface IdleSessions {
 type Hold = (task: Task) => Promise<{ result: { up: number; failed: number; seconds: number }; release: () => Promise<void> }>;
 
 /**
- * Holds `count` logged-in, idle IMAP sessions through the proxy and measures what they cost
- * its resident memory. `hold` starts a client that keeps them (the `hold` task).
+ * Holds `count` logged-in, idle IMAP sessions through the proxy (a fresh one, after 100
+ * sessions came and went) and measures what they cost its resident memory. `hold` starts a
+ * client that keeps them (the `hold` task). Measured once, not per round: RSS hardly shrinks
+ * when sessions close, so a second hold would reuse the first's memory and measure little.
  */
 export async function idleSessions(proxy: RunningProxyProcess, hold: Hold, target: Target, count: number): Promise<IdleSessions> {
   const pid = proxy.child.pid!;
   // Past its open-files budget the proxy answers "try later" (README, "Open-files limit").
   const budget = proxy.openFiles.sessions;
   const asked = Number.isFinite(budget) ? Math.min(count, budget - 10) : count;
+  // A first few sessions load the code, the token and the TLS session the others reuse.
+  const warmUp = await hold({ kind: 'hold', target, count: 100, concurrency: 100 });
+  await warmUp.release();
   const before = memory(pid).rss;
   const { result, release } = await hold({ kind: 'hold', target, count: asked, concurrency: 100 });
   // Let the logins' garbage go before reading what the sessions hold.

@@ -5,7 +5,7 @@
  * of their own, on loopback. Every figure is taken straight from the upstream ("direct") and
  * through the proxy, alternating within each round (the order rotates), so load from other
  * work on the machine falls on both; each figure is the median of BENCH_ROUNDS rounds
- * (default 5, at least 3). Then 9,900 idle sessions are held through the proxy. Prints a
+ * (default 5, at least 3). Then 9,900 idle sessions are held through a fresh proxy process. Prints a
  * Markdown table and, last, one JSON line. Linux only (/proc, bash's ulimit).
  * BENCH_PROXY_PROFILE=<dir>: the proxy writes a V8 CPU profile there when the bench ends.
  *
@@ -22,7 +22,7 @@ import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
 import type { Setup, Task } from './client.js';
 import { render, summarize } from './figures.js';
 import { idleSessions } from './idle-sessions.js';
-import { holdClient, memory, runClient, startProxyProcess, startUpstream } from './processes.js';
+import { holdClient, memory, runClient, startProxyProcess, startUpstream, type RunningProxyProcess } from './processes.js';
 import { measure, PIPE_BYTES, warmUp, type TargetOf } from './rounds.js';
 
 const ROUNDS = Math.max(3, Number(process.env.BENCH_ROUNDS ?? 5));
@@ -63,7 +63,8 @@ async function main(): Promise<void> {
   const sandbox = await startSandbox();
   // One CA file for the proxy's way out: the fast upstream's certificate and the sandbox's CA.
   writeFileSync(join(dir, 'ca.pem'), `${cert.certPem}\n${sandbox.caPem}`);
-  const proxy = await startProxyProcess(await writeConfig(dir, sandbox, upstream.ports), join(dir, 'proxy.log'), process.env.BENCH_PROXY_PROFILE);
+  const config = await writeConfig(dir, sandbox, upstream.ports);
+  let proxy = await startProxyProcess(config, join(dir, 'proxy.log'), process.env.BENCH_PROXY_PROFILE);
   const target: TargetOf = (variant, protocol) => variant === 'direct'
     ? { port: upstream.ports[protocol], tls: protocol !== 'smtp', via: 'direct' }
     : { port: proxy.ports.get(`${protocol}/${variant === 'tls' ? 'implicit' : 'none'}`)!, tls: variant === 'tls', via: 'proxy' };
@@ -76,17 +77,27 @@ async function main(): Promise<void> {
     const restingRss = memory(pid).rss;
     const results = await measure(ROUNDS, pid, target, client);
     const rss = { resting: restingRss, peak: memory(pid).peak };
+    // Idle sessions in a proxy of their own: in this one, the sessions would move into the
+    // memory the rounds' transfers and bursts freed, and their growth of RSS would undercount them.
+    await stop(proxy);
+    proxy = await startProxyProcess(config, join(dir, 'proxy-idle.log'));
     const idle = await idleSessions(proxy, (task) => holdClient({ ...setup(dir), task }), target('plain', 'imap'), IDLE_SESSIONS);
     const figures = summarize(results, { load: { before, after: loadavg() }, rounds: ROUNDS, rss, tokenRequests: sandbox.stats.tokenRequests, idle });
     process.stdout.write(`${render(figures)}\n${JSON.stringify(figures)}\n`);
   } finally {
-    const stopped = new Promise((resolve) => proxy.child.once('exit', resolve));
-    proxy.child.kill('SIGTERM');
     upstream.child.kill('SIGTERM');
-    await stopped;
+    await stop(proxy);
     await sandbox.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** SIGTERM, and wait for the proxy to exit (it writes its CPU profile then, if asked to). */
+async function stop(proxy: RunningProxyProcess): Promise<void> {
+  if (proxy.child.exitCode !== null || proxy.child.signalCode !== null) return;
+  const stopped = new Promise((resolve) => proxy.child.once('exit', resolve));
+  proxy.child.kill('SIGTERM');
+  await stopped;
 }
 
 main().catch((error: unknown) => {
