@@ -8,7 +8,7 @@ export interface RunFacts {
   rounds: number;
   /** The proxy's resident memory after the warm-up, and its peak over the rounds (bursts included). */
   rss: { resting: number; peak: number };
-  /** Token requests the proxy made in the whole run (counted by the sandbox's Entra ID). */
+  /** Token requests the measuring proxy made, warm-up and rounds (counted by the sandbox's Entra ID). */
   tokenRequests: number;
   idle: IdleSessions;
 }
@@ -69,7 +69,7 @@ export function render(f: Figures): string {
       ['NOOP round trip p99', `${fixed(n.directP99)} µs`, `${fixed(n.proxiedP99)} µs`, `${signed(n.addedP99)} µs`],
       ['IMAP login, cached token (median)', `${fixed(f.loginMillis.direct, 2)} ms`, `${fixed(f.loginMillis.proxiedCachedToken, 2)} ms`],
       [`${BURST.toLocaleString('en')} IMAP logins at once`, `${fixed(b.directSeconds, 2)} s`, `${fixed(b.proxiedSeconds, 2)} s, ${b.proxiedFailed} failed`, `${fixed(b.sessionsPerSecondRatio, 2)} (new sessions/s)`],
-      ['token requests by the proxy, whole run', '', String(f.tokenRequests)],
+      ['token requests by the proxy, all rounds', '', String(f.tokenRequests)],
       ['proxy CPU per GiB piped (FETCH, RETR)', '', `${fixed(f.proxyCpuSecondsPerGiB.plain, 2)} s`, '', `${fixed(f.proxyCpuSecondsPerGiB.tls, 2)} s`],
       ['proxy RSS: after warm-up; peak over the rounds', '', `${fixed(f.proxyRssMiB.resting)} MiB; ${fixed(f.proxyRssMiB.peak)} MiB`],
       [`idle logged-in IMAP sessions (${idle.asked.toLocaleString('en')})`, '', `${idle.up} up, ${idle.failed} failed, ${fixed(idle.kibPerSession, 1)} KiB RSS each`],

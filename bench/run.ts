@@ -77,12 +77,14 @@ async function main(): Promise<void> {
     const restingRss = memory(pid).rss;
     const results = await measure(ROUNDS, pid, target, client);
     const rss = { resting: restingRss, peak: memory(pid).peak };
+    // The measuring proxy's; the idle sessions' proxy asks for a token of its own.
+    const tokenRequests = sandbox.stats.tokenRequests;
     // Idle sessions in a proxy of their own: in this one, the sessions would move into the
     // memory the rounds' transfers and bursts freed, and their growth of RSS would undercount them.
     await stop(proxy);
     proxy = await startProxyProcess(config, join(dir, 'proxy-idle.log'));
     const idle = await idleSessions(proxy, (task) => holdClient({ ...setup(dir), task }), target('plain', 'imap'), IDLE_SESSIONS);
-    const figures = summarize(results, { load: { before, after: loadavg() }, rounds: ROUNDS, rss, tokenRequests: sandbox.stats.tokenRequests, idle });
+    const figures = summarize(results, { load: { before, after: loadavg() }, rounds: ROUNDS, rss, tokenRequests, idle });
     process.stdout.write(`${render(figures)}\n${JSON.stringify(figures)}\n`);
   } finally {
     upstream.child.kill('SIGTERM');
