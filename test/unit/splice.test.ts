@@ -97,6 +97,22 @@ describe('splice', { timeout: 5_000 }, () => {
     expect(s.totals).toEqual([{ up: 39, down: 45 }]);
   });
 
+  it('writes a lone command on at once, and holds the chunks of a bulk transfer for one write at the end of the turn', async () => {
+    const s = await spliced();
+    // Listeners added after splice() run after its own: they see what it did with each chunk.
+    const corkedAfter = (socket: Socket, into: Socket) => new Promise<number>((resolve) => socket.once('data', () => resolve(into.writableCorked)));
+    const command = corkedAfter(s.proxyClient, s.proxyUpstream);
+    s.client.write('n1 NOOP\r\n');
+    expect(await command).toBe(0);
+    await vi.waitFor(() => expect(s.atUpstream.text).toBe('n1 NOOP\r\n'));
+    const bulk = corkedAfter(s.proxyUpstream, s.proxyClient);
+    s.upstream.write(Buffer.alloc(64 * 1024, 'x'));
+    expect(await bulk).toBe(1);
+    await vi.waitFor(() => expect(s.atClient.text).toHaveLength(64 * 1024));
+    s.client.end();
+    await s.allClosed();
+  });
+
   it('passes a client\'s clean end on as an end, after its last bytes, and the upstream\'s last answer back', async () => {
     const s = await spliced();
     s.client.end('a LOGOUT\r\n');
