@@ -26,8 +26,12 @@ export interface Results {
   noop: Record<'direct' | 'plain', { p50: number[]; p99: number[] }>;
   /** Median login time per round, ms. */
   login: Record<'direct' | 'plain', number[]>;
-  /** Seconds until all of BURST simultaneous logins were answered, and logins that failed. */
-  burst: Record<'direct' | 'plain', { seconds: number[]; failed: number }>;
+  /**
+   * Seconds until all of BURST simultaneous logins were answered, and logins that failed; CPU
+   * seconds the processes involved used for them (client and upstream, and the proxy), and the
+   * proxy's share.
+   */
+  burst: Record<'direct' | 'plain', { seconds: number[]; failed: number; cpuSeconds: number[]; proxyCpuSeconds: number[] }>;
 }
 
 /** Round r takes the variants in an order rotated by r: none always goes first. */
@@ -40,25 +44,25 @@ export async function warmUp(target: TargetOf, client: Client): Promise<void> {
   }
 }
 
-/** `rounds` rounds of every measurement; `proxyPid` for the proxy's CPU time. */
-export async function measure(rounds: number, proxyPid: number, target: TargetOf, client: Client): Promise<Results> {
+/** `rounds` rounds of every measurement; `pids` for the proxy's and the upstream's CPU time. */
+export async function measure(rounds: number, pids: { proxy: number; upstream: number }, target: TargetOf, client: Client): Promise<Results> {
   const byVariant = () => ({ direct: [], plain: [], tls: [] });
   const results: Results = {
     transfer: { fetch: byVariant(), retr: byVariant(), data: byVariant() },
     cpu: { plain: { seconds: 0, bytes: 0 }, tls: { seconds: 0, bytes: 0 } },
     noop: { direct: { p50: [], p99: [] }, plain: { p50: [], p99: [] } },
     login: { direct: [], plain: [] },
-    burst: { direct: { seconds: [], failed: 0 }, plain: { seconds: [], failed: 0 } },
+    burst: { direct: { seconds: [], failed: 0, cpuSeconds: [], proxyCpuSeconds: [] }, plain: { seconds: [], failed: 0, cpuSeconds: [], proxyCpuSeconds: [] } },
   };
   for (let round = 0; round < rounds; round++) {
     process.stderr.write(`round ${round + 1} of ${rounds}\n`);
     for (const kind of TRANSFERS) {
       for (const variant of rotated(VARIANTS, round)) {
-        const cpuBefore = cpuSeconds(proxyPid);
+        const cpuBefore = cpuSeconds(pids.proxy);
         const { bytes, seconds } = await client<{ bytes: number; seconds: number }>({ kind, target: target(variant, PROTOCOL[kind]), bytes: DATA_BYTES });
         results.transfer[kind][variant].push(bytes / seconds / 1e6);
         if (variant !== 'direct' && kind !== 'data') {
-          results.cpu[variant].seconds += cpuSeconds(proxyPid) - cpuBefore;
+          results.cpu[variant].seconds += cpuSeconds(pids.proxy) - cpuBefore;
           results.cpu[variant].bytes += bytes;
         }
       }
@@ -70,9 +74,15 @@ export async function measure(rounds: number, proxyPid: number, target: TargetOf
       results.noop[variant].p99.push(percentile(micros, 99));
       const { millis } = await client<{ millis: number[] }>({ kind: 'login', target: imap, count: LOGINS });
       results.login[variant].push(median(millis));
-      const { ok, seconds } = await client<{ ok: number; seconds: number }>({ kind: 'burst', target: imap, count: BURST });
+      const servers = () => ({ proxy: cpuSeconds(pids.proxy), upstream: cpuSeconds(pids.upstream) });
+      const before = servers();
+      const { ok, seconds, cpuSeconds: clientCpu } = await client<{ ok: number; seconds: number; cpuSeconds: number }>({ kind: 'burst', target: imap, count: BURST });
+      const after = servers();
+      const proxyCpu = variant === 'direct' ? 0 : after.proxy - before.proxy;
       results.burst[variant].seconds.push(seconds);
       results.burst[variant].failed += BURST - ok;
+      results.burst[variant].cpuSeconds.push(clientCpu + after.upstream - before.upstream + proxyCpu);
+      results.burst[variant].proxyCpuSeconds.push(proxyCpu);
     }
   }
   return results;

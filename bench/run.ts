@@ -75,7 +75,7 @@ async function main(): Promise<void> {
     const before = loadavg();
     await warmUp(target, client);
     const restingRss = memory(pid).rss;
-    const results = await measure(ROUNDS, pid, target, client);
+    const results = await measure(ROUNDS, { proxy: pid, upstream: upstream.child.pid! }, target, client);
     const rss = { resting: restingRss, peak: memory(pid).peak };
     // The measuring proxy's; the idle sessions' proxy asks for a token of its own.
     const tokenRequests = sandbox.stats.tokenRequests;
