@@ -27,7 +27,7 @@ export function keepTokensWarm(ctx: ProxyContext, log: Logger, backoff: Backoff 
   const timers = new Set<NodeJS.Timeout>();
   let stopped = false;
   for (const [name, provider] of ctx.tokens) {
-    const protocols = new Set([...ctx.config.accounts.values()].filter((a) => a.app === name).flatMap((a) => a.protocols));
+    const protocols = new Set([...ctx.config.accounts.values()].filter((a) => a.app === name && a.auth === 'app').flatMap((a) => a.protocols));
     if (protocols.size === 0) continue;
     const appLog = log.child({ app: name });
     const attempt = async (delayMs: number): Promise<void> => {
