@@ -53,7 +53,7 @@ function checkAccount(v: Validator, key: string, username: string, raw: JsonObje
  * checked as a confidential client.
  */
 export function appOnlyUsers(value: unknown, appNames: readonly string[]): Map<string, string[]> {
-  const accounts = Object.entries(asObject(value) ?? {}).map(([username, raw]) => ({ username, ...asObject(raw) }));
+  const accounts = Object.entries(asObject(value) ?? {}).map(([username, raw]) => ({ username, app: asObject(raw)?.app, auth: asObject(raw)?.auth }));
   const users = new Map<string, string[]>();
   for (const app of appNames) {
     const using = accounts.filter((a) => a.app === app);
