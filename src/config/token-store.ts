@@ -29,6 +29,12 @@ export function checkTokenStore(v: Validator, value: unknown, baseDir: string): 
   return { ...store, key: new Secret(key.toString('base64')) };
 }
 
+/** Only the folder, for commands that must work without the service's secrets (`accounts`). */
+export function tokenStoreDirOf(value: unknown, baseDir: string): string {
+  const dir = asObject(value)?.dir;
+  return typeof dir === 'string' && dir.trim() !== '' && !dir.startsWith('${') ? resolve(baseDir, dir) : defaultTokenStoreDir();
+}
+
 /** 32 bytes from base64 (44 characters) or hex (64). */
 export function decodeKey(text: string): Buffer | undefined {
   if (/^[0-9a-f]{64}$/i.test(text)) return Buffer.from(text, 'hex');
