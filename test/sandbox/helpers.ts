@@ -52,3 +52,9 @@ export const xoauth2 = (user: string, token: string): string => Buffer.from(`use
 export function claimsOf(token: string): Record<string, any> {
   return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8'));
 }
+
+/** The delegated scopes a mail client asks for, in the long form Exchange needs. */
+export const MAIL_SCOPES = ['https://outlook.office365.com/IMAP.AccessAsUser.All', 'https://outlook.office365.com/POP.AccessAsUser.All', 'https://outlook.office365.com/SMTP.Send'];
+
+/** A form POST to the sandbox's Entra; like httpsJson but keeps the raw status for error answers. */
+export const postForm = (sandbox: Sandbox, path: string, form: Record<string, string>): Promise<HttpAnswer> => httpsJson(sandbox, path, form);
