@@ -17,21 +17,30 @@ export const DELEGATED_GRANTS = new Set([...DEVICE_CODE, 'authorization_code', '
 type Answer = { status: number; body: Record<string, unknown> };
 
 export function answerDelegatedGrant(ctx: DelegatedContext, app: SandboxApp, grantType: string, form: URLSearchParams, basic: BasicCredentials, assertionAudiences: string[], correlationId: string): Answer {
-  if (hasCredential(form, basic)) {
+  const credentialed = hasCredential(form, basic);
+  if (credentialed) {
     const credential = checkCredential(app, form, basic, assertionAudiences, correlationId);
     if ('error' in credential) return credential.error;
-  } else if (grantType !== 'authorization_code' && !app.allowPublicClient) {
-    // The code flow of a "Mobile and desktop" redirect URI needs no credential; the others
-    // only with "Allow public client flows".
-    return publicClientNotAllowed(correlationId);
   }
-  const wantsClientInfo = form.get('client_info') === '1';
-  if (DEVICE_CODE.has(grantType)) return pollDeviceCode(ctx, app, form, wantsClientInfo, correlationId);
-  if (grantType === 'authorization_code') return redeemCode(ctx, app, form, wantsClientInfo, correlationId);
-  return redeemRefreshToken(ctx, app, form, wantsClientInfo, correlationId);
+  const client: Client = { app, credentialed, wantsClientInfo: form.get('client_info') === '1' };
+  if (DEVICE_CODE.has(grantType)) return pollDeviceCode(ctx, client, form, correlationId);
+  if (grantType === 'authorization_code') return redeemCode(ctx, client, form, correlationId);
+  return redeemRefreshToken(ctx, client, form, correlationId);
 }
 
-function pollDeviceCode(ctx: DelegatedContext, app: SandboxApp, form: URLSearchParams, wantsClientInfo: boolean, correlationId: string): Answer {
+/**
+ * The client of a request. Without a credential it is a public client, which Entra lets use
+ * the device code flow only with "Allow public client flows"; the code flow of a "Mobile and
+ * desktop" redirect URI needs neither, nor do the refresh tokens that flow hands out.
+ */
+interface Client {
+  app: SandboxApp;
+  credentialed: boolean;
+  wantsClientInfo: boolean;
+}
+
+function pollDeviceCode(ctx: DelegatedContext, { app, credentialed, wantsClientInfo }: Client, form: URLSearchParams, correlationId: string): Answer {
+  if (!credentialed && !app.allowPublicClient) return publicClientNotAllowed(correlationId);
   const deviceCode = form.get('device_code');
   if (!deviceCode) return missingParameter('device_code', correlationId);
   const state = ctx.signIns.deviceCode(deviceCode);
@@ -56,7 +65,7 @@ function pollDeviceCode(ctx: DelegatedContext, app: SandboxApp, form: URLSearchP
   return answer;
 }
 
-function redeemCode(ctx: DelegatedContext, app: SandboxApp, form: URLSearchParams, wantsClientInfo: boolean, correlationId: string): Answer {
+function redeemCode(ctx: DelegatedContext, { app, credentialed, wantsClientInfo }: Client, form: URLSearchParams, correlationId: string): Answer {
   const code = form.get('code');
   if (!code) return missingParameter('code', correlationId);
   const redirectUri = form.get('redirect_uri');
@@ -78,7 +87,7 @@ function redeemCode(ctx: DelegatedContext, app: SandboxApp, form: URLSearchParam
   if (!user) return grant(9002313, 'Invalid request. Request is malformed or invalid.');
   // A code is spent by its first redemption, successful or not.
   state.redeemed = true;
-  return issueTokens(ctx, { app, user, scope, wantsClientInfo, ...(state.nonce ? { nonce: state.nonce } : {}), correlationId });
+  return issueTokens(ctx, { app, user, scope, wantsClientInfo, nativeRedirect: !credentialed, ...(state.nonce ? { nonce: state.nonce } : {}), correlationId });
 }
 
 function verifierMatches(verifier: string | null, challenge: string, method: string | undefined): boolean {
@@ -87,7 +96,7 @@ function verifierMatches(verifier: string | null, challenge: string, method: str
   return derived === challenge;
 }
 
-function redeemRefreshToken(ctx: DelegatedContext, app: SandboxApp, form: URLSearchParams, wantsClientInfo: boolean, correlationId: string): Answer {
+function redeemRefreshToken(ctx: DelegatedContext, { app, credentialed, wantsClientInfo }: Client, form: URLSearchParams, correlationId: string): Answer {
   ctx.stats.refreshRequests++;
   const refreshToken = form.get('refresh_token');
   if (!refreshToken) return missingParameter('refresh_token', correlationId);
@@ -98,9 +107,10 @@ function redeemRefreshToken(ctx: DelegatedContext, app: SandboxApp, form: URLSea
   if (state.clientId.toLowerCase() !== app.clientId.toLowerCase()) {
     return entraError(400, 'invalid_grant', 70000, 'Provided grant is invalid or malformed.', correlationId);
   }
+  if (!credentialed && !app.allowPublicClient && !state.nativeRedirect) return publicClientNotAllowed(correlationId);
   const user = ctx.directory.userById(state.userObjectId);
   const revoked = !user || ctx.directory.signInGeneration(user) !== state.generation;
   const failure = revoked ? 'revoked' : state.failure ?? user.failure;
   if (failure) return signInFailure(failure, app, state.issuedAt, correlationId);
-  return issueTokens(ctx, { app, user: user!, scope, wantsClientInfo, rotate: true, correlationId });
+  return issueTokens(ctx, { app, user: user!, scope, wantsClientInfo, rotate: true, nativeRedirect: state.nativeRedirect ?? false, correlationId });
 }

@@ -34,6 +34,8 @@ export interface IssueRequest {
   nonce?: string;
   /** A refresh grant: answered with a new refresh token even without offline_access. */
   rotate?: boolean;
+  /** A public client's code flow through a desktop redirect URI (its refresh tokens need no "Allow public client flows"). */
+  nativeRedirect?: boolean;
   correlationId: string;
 }
 
@@ -58,7 +60,7 @@ export function issueTokens(ctx: DelegatedContext, request: IssueRequest): { sta
     access_token: mintDelegatedAccessToken(ctx.key, { app, user, tenantId, resource: scopes.resource, permissions, lifetimeSeconds: ctx.lifetimeSeconds }),
   };
   if (scopes.oidc.has('offline_access') || request.rotate) {
-    body.refresh_token = ctx.signIns.newRefreshToken({ clientId: app.clientId, userObjectId: user.objectId, generation: ctx.directory.signInGeneration(user), issuedAt: Date.now() });
+    body.refresh_token = ctx.signIns.newRefreshToken({ clientId: app.clientId, userObjectId: user.objectId, generation: ctx.directory.signInGeneration(user), issuedAt: Date.now(), ...(request.nativeRedirect ? { nativeRedirect: true } : {}) });
   }
   if (scopes.oidc.has('openid')) {
     body.id_token = mintIdToken(ctx.key, { app, user, tenantId, issuer: ctx.idTokenIssuer(), ...(request.nonce ? { nonce: request.nonce } : {}) });

@@ -35,6 +35,8 @@ export interface RefreshTokenState {
   generation: number;
   /** Epoch ms. */
   issuedAt: number;
+  /** Issued to a public client through a desktop redirect URI of the code flow. */
+  nativeRedirect?: boolean;
   failure?: SignInFailure;
 }
 
