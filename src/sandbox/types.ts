@@ -13,6 +13,10 @@ export interface SandboxOptions {
    * "https://outlook.office365.com". Lets the sandbox stand in for a sovereign cloud.
    */
   exchangeAudience?: string;
+  /** Device code flow: `interval` the device-code endpoint hands out, default 5 (as Entra). */
+  deviceCodeIntervalSeconds?: number;
+  /** Device code flow: `expires_in` of a device code, default 900 (as Entra). */
+  deviceCodeLifetimeSeconds?: number;
 }
 
 export interface SandboxApp {
@@ -30,7 +34,51 @@ export interface SandboxApp {
   servicePrincipalRegistered: boolean;
   /** Display name (token claim `app_displayname`). */
   displayName?: string;
+  /**
+   * "Allow public client flows" on the registration: device code and refresh requests without
+   * a client credential. Off (the default): Entra answers them with AADSTS7000218.
+   */
+  allowPublicClient?: boolean;
+  /**
+   * Delegated permissions on Office 365 Exchange Online with consent, by short name
+   * (default DELEGATED_SCOPES: IMAP.AccessAsUser.All, POP.AccessAsUser.All, SMTP.Send). A token
+   * request naming any other Exchange scope gets AADSTS65001 (consent_required). Flip it on the
+   * object to withdraw consent.
+   */
+  delegatedScopes?: string[];
+  /**
+   * Redirect URIs of the "Mobile and desktop applications" platform (default
+   * ['http://localhost', 'http://127.0.0.1']). For loopback URIs the port is ignored, as Entra does.
+   */
+  redirectUris?: string[];
 }
+
+/** A person in the directory, who signs in with delegated flows. */
+export interface SandboxUser {
+  /** User principal name, also the primary SMTP address of the user's own mailbox. */
+  upn: string;
+  /** Token claim `oid`; what grantFullAccess takes to let the user open a shared mailbox. */
+  objectId: string;
+  displayName: string;
+  /**
+   * Makes every refresh-token request of this user fail as Entra does for that cause (see
+   * SignInFailure); undefined: none. Device code and browser sign-ins are not affected.
+   */
+  failure?: SignInFailure;
+}
+
+/**
+ * Why a refresh token is no longer good, answered as Entra does (HTTP 400; `error`,
+ * AADSTS code, `suberror` where Entra sends one):
+ * - 'expired': invalid_grant, 70008 (expired or unused too long)
+ * - 'inactive': invalid_grant, 700082 (inactive for 90 days)
+ * - 'revoked': invalid_grant, 50173 (password changed or reset, grant revoked; also revokeSignIns)
+ * - 'mfa-required': invalid_grant, 50076, suberror basic_action
+ * - 'mfa-enrollment-required': invalid_grant, 50079, suberror basic_action
+ * - 'conditional-access': invalid_grant, 53003, suberror message_only
+ * - 'consent-withdrawn': invalid_grant, 65001, suberror consent_required
+ */
+export type SignInFailure = 'expired' | 'inactive' | 'revoked' | 'mfa-required' | 'mfa-enrollment-required' | 'conditional-access' | 'consent-withdrawn';
 
 export interface Endpoint {
   host: string;
@@ -40,6 +88,10 @@ export interface Endpoint {
 export interface SandboxStats {
   /** POSTs to the token endpoint, answered or not. */
   tokenRequests: number;
+  /** Of those, refresh_token grants. */
+  refreshRequests: number;
+  /** POSTs to the device code endpoint. */
+  deviceCodeRequests: number;
   /** Successful XOAUTH2 logins per protocol. */
   imapLogins: number;
   pop3Logins: number;
@@ -92,8 +144,38 @@ export interface Sandbox {
   registerApp(app: Partial<SandboxApp> & { roles?: string[] }): SandboxApp;
   /** An in-memory mailbox with INBOX (holding `messages`), "Sent Items" and "Archive". */
   addMailbox(address: string, messages?: Buffer[]): void;
-  /** Add-MailboxPermission -AccessRights FullAccess for a service principal's object ID. */
+  /** Add-MailboxPermission -AccessRights FullAccess for a service principal's or a user's object ID. */
   grantFullAccess(mailbox: string, objectId: string): void;
+  /**
+   * A person who can sign in with delegated flows; their own mailbox (address = upn) is
+   * created with addMailbox unless it exists. Returned by reference: set `failure` on it.
+   */
+  addUser(upn: string, options?: { displayName?: string; objectId?: string }): SandboxUser;
+  /**
+   * Plays the person at the verification URL: signs in as `upn` and approves the device code
+   * (user_code as handed out, case-insensitive). The next poll gets the tokens. Throws for an
+   * unknown, expired or already answered code or an unknown user.
+   */
+  approveDeviceCode(userCode: string, upn: string): void;
+  /** Plays the person declining: the next poll gets authorization_declined. */
+  declineDeviceCode(userCode: string): void;
+  /** Ends a device code's lifetime now: the next poll gets expired_token (AADSTS70019). */
+  expireDeviceCode(userCode: string): void;
+  /** User codes handed out and not yet answered, oldest first. */
+  pendingDeviceCodes(): string[];
+  /**
+   * Who is signed in in "the browser" that follows GET /authorize (undefined: nobody). A
+   * `login_hint` naming a known user takes precedence. With `decline`, the person refuses:
+   * the redirect carries error=access_denied (AADSTS65004).
+   */
+  setBrowserUser(upn: string | undefined, options?: { decline?: boolean }): void;
+  /**
+   * Makes one refresh token fail for `failure` (tokens issued before or after it are not
+   * touched); undefined clears it. Throws for a token the sandbox never issued.
+   */
+  failRefreshToken(refreshToken: string, failure: SignInFailure | undefined): void;
+  /** Revoke-MgUserSignInSession: every refresh token issued to the user so far fails with 50173. */
+  revokeSignIns(upn: string): void;
   /** Raw RFC 5322 messages of a folder (default INBOX), byte-exact; [] for an unknown mailbox or folder. */
   messages(mailbox: string, folder?: string): Buffer[];
   stats: SandboxStats;

@@ -5,6 +5,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomGuid } from '../ids.js';
 import type { Directory } from '../directory.js';
 import type { SandboxControls, SandboxStats } from '../types.js';
+import { answerAuthorize } from './authorize.js';
+import type { DelegatedFlows } from './delegated.js';
+import { answerDeviceCodeRequest } from './device-code.js';
 import { entraError, tenantNotFound, type EntraError } from './errors.js';
 import { jwks, type SigningKey } from './keys.js';
 import { answerTokenRequest, type TokenEndpointContext } from './token-endpoint.js';
@@ -22,6 +25,7 @@ export interface EntraServerOptions {
   exchangeAudience: string;
   /** "https://127.0.0.1:PORT", known once listening. */
   authorityHost: () => string;
+  delegated: DelegatedFlows;
 }
 
 export interface EntraServer {
@@ -41,6 +45,7 @@ export function createEntraServer(options: EntraServerOptions): EntraServer {
       const base = `${options.authorityHost()}/${tenant}`;
       return [`${base}/oauth2/v2.0/token`, `${base}/oauth2/token`, `${base}/v2.0`, base];
     },
+    delegated: options.delegated.tokens,
   };
 
   const server = createServer({ cert: options.tls.cert, key: options.tls.key }, (req, res) => {
@@ -58,9 +63,11 @@ export function createEntraServer(options: EntraServerOptions): EntraServer {
     const header = req.headers['client-request-id'];
     const correlationId = typeof header === 'string' && header ? header : randomGuid();
 
-    if (tenant && path === 'oauth2/v2.0/token') {
+    const isToken = path === 'oauth2/v2.0/token';
+    if (tenant && (isToken || path === 'oauth2/v2.0/devicecode')) {
       if (req.method !== 'POST') return sendError(res, entraError(400, 'invalid_request', 900561, 'The endpoint only accepts POST, OPTIONS requests. Received a GET request.', correlationId));
-      options.stats.tokenRequests++;
+      if (isToken) options.stats.tokenRequests++;
+      else options.stats.deviceCodeRequests++;
       const body = await readBody(req);
       await delay(options.controls.entraDelayMs, res);
       if (options.controls.entraDown) {
@@ -68,8 +75,20 @@ export function createEntraServer(options: EntraServerOptions): EntraServer {
       }
       if (body === undefined) return sendError(res, entraError(400, 'invalid_request', 90014, 'The request body is too large or unreadable.', correlationId));
       const form = new URLSearchParams(body);
-      const answer = answerTokenRequest(tokenContext, tenant, form, basicCredentials(req), correlationId);
+      const answer = isToken
+        ? answerTokenRequest(tokenContext, tenant, form, basicCredentials(req), correlationId)
+        : answerDeviceCodeRequest(options.delegated.deviceCodes, tenant, form, correlationId);
       return send(res, answer.status, answer.body);
+    }
+    if (tenant && path === 'oauth2/v2.0/authorize' && req.method === 'GET') {
+      const answer = answerAuthorize(options.delegated.authorize, tenant, url.searchParams);
+      if (answer.location) {
+        res.writeHead(answer.status, { location: answer.location, 'cache-control': 'no-store, no-cache', 'content-length': 0 });
+        return void res.end();
+      }
+      const html = answer.html ?? '';
+      res.writeHead(answer.status, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(html), 'cache-control': 'no-store, no-cache' });
+      return void res.end(html);
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'invalid_request' });
     if (tenant && (path === 'v2.0/.well-known/openid-configuration' || path === '.well-known/openid-configuration')) {

@@ -1,0 +1,98 @@
+// The device code flow and refresh tokens of the sandbox's Entra, driven by a real MSAL
+// PublicClientApplication, and the delegated token it yields logging in to IMAP.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSandbox, type Sandbox, type SandboxApp, type SandboxUser } from '../../src/sandbox/index.js';
+import { WireClient } from '../helpers/wire.js';
+import { claimsOf, httpsJson, MAIL_SCOPES, xoauth2 } from './helpers.js';
+import { publicClient } from './msal.js';
+
+let sandbox: Sandbox;
+let app: SandboxApp;
+let user: SandboxUser;
+const UPN = 'ada@contoso.test';
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ deviceCodeIntervalSeconds: 1 });
+  app = sandbox.registerApp({ clientSecret: undefined, allowPublicClient: true, displayName: 'My mail proxy' });
+  user = sandbox.addUser(UPN, { displayName: 'Ada Lovelace' });
+  sandbox.addMailbox(UPN, [Buffer.from('From: b@contoso.test\r\nSubject: Hi\r\n\r\nHello.\r\n')]);
+});
+afterAll(() => sandbox?.close());
+
+const deviceCodePath = () => `/${sandbox.tenantId}/oauth2/v2.0/devicecode`;
+const tokenPath = () => `/${sandbox.tenantId}/oauth2/v2.0/token`;
+const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
+async function imapLogin(address: string, token: string): Promise<string> {
+  const wire = await WireClient.open(sandbox.imap.port, { tls: true, ca: sandbox.caPem });
+  await wire.line();
+  wire.send(`a1 AUTHENTICATE XOAUTH2 ${xoauth2(address, token)}\r\n`);
+  const answer = await wire.line();
+  wire.send('a2 SELECT INBOX\r\n');
+  const select = (await wire.until(/^a2 /)).at(-1)!;
+  wire.close();
+  return `${answer} / ${select}`;
+}
+
+describe('device code flow', () => {
+  it('hands out a code as Entra does, says pending until the person approves, then issues tokens MSAL accepts', async () => {
+    let shown: { userCode: string; verificationUri: string; message: string; interval: number; expiresIn: number } | undefined;
+    const answers: unknown[] = [];
+    // the person approves once the first poll was answered authorization_pending (interval 1 s)
+    const pca = publicClient(sandbox, app, (body) => {
+      answers.push(body.error ?? 'tokens');
+      if (body.error === 'authorization_pending') sandbox.approveDeviceCode(shown!.userCode, UPN);
+    });
+    const result = await pca.acquireTokenByDeviceCode({ scopes: MAIL_SCOPES, deviceCodeCallback: (response) => void (shown = response) });
+    expect(answers).toEqual(['tokens', 'authorization_pending', 'tokens']);
+    expect(shown).toMatchObject({ verificationUri: 'https://microsoft.com/devicelogin', interval: 1, expiresIn: 900 });
+    expect(shown!.userCode).toMatch(/^[A-Z0-9]{9}$/);
+    expect(shown!.message).toBe(`To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code ${shown!.userCode} to authenticate.`);
+    expect(result).not.toBeNull();
+    expect(result!.account).toMatchObject({ username: UPN, name: 'Ada Lovelace', localAccountId: user.objectId, tenantId: sandbox.tenantId, homeAccountId: `${user.objectId}.${sandbox.tenantId}` });
+    expect(result!.scopes).toEqual(expect.arrayContaining(MAIL_SCOPES));
+    const claims = claimsOf(result!.accessToken);
+    expect(claims).toMatchObject({
+      aud: 'https://outlook.office365.com', iss: `https://sts.windows.net/${sandbox.tenantId}/`, tid: sandbox.tenantId,
+      oid: user.objectId, upn: UPN, unique_name: UPN, appid: app.clientId, appidacr: '0', idtyp: 'user',
+      scp: 'IMAP.AccessAsUser.All POP.AccessAsUser.All SMTP.Send', ver: '1.0',
+    });
+    expect(claims).not.toHaveProperty('roles');
+    expect(sandbox.pendingDeviceCodes()).toEqual([]);
+    expect(await imapLogin(UPN, result!.accessToken)).toBe('a1 OK AUTHENTICATE completed. / a2 OK [READ-WRITE] SELECT completed.');
+  });
+
+  it('renews with the refresh token: MSAL acquireTokenSilent and acquireTokenByRefreshToken get new tokens', async () => {
+    const pca = publicClient(sandbox, app);
+    const first = await pca.acquireTokenByDeviceCode({ scopes: MAIL_SCOPES, deviceCodeCallback: (r) => sandbox.approveDeviceCode(r.userCode, UPN) });
+    const before = sandbox.stats.refreshRequests;
+    const silent = await pca.acquireTokenSilent({ account: first!.account!, scopes: MAIL_SCOPES, forceRefresh: true });
+    expect(sandbox.stats.refreshRequests).toBe(before + 1);
+    expect(silent.accessToken).not.toBe(first!.accessToken);
+    expect(claimsOf(silent.accessToken)).toMatchObject({ upn: UPN, scp: 'IMAP.AccessAsUser.All POP.AccessAsUser.All SMTP.Send' });
+
+    const cache = JSON.parse(pca.getTokenCache().serialize()) as { RefreshToken: Record<string, { secret: string }> };
+    const refreshToken = Object.values(cache.RefreshToken)[0]!.secret;
+    const other = publicClient(sandbox, app);
+    const byRefresh = await other.acquireTokenByRefreshToken({ refreshToken, scopes: ['https://outlook.office365.com/IMAP.AccessAsUser.All'] });
+    expect(claimsOf(byRefresh!.accessToken)).toMatchObject({ upn: UPN, scp: 'IMAP.AccessAsUser.All' });
+    expect(await imapLogin(UPN, byRefresh!.accessToken)).toBe('a1 OK AUTHENTICATE completed. / a2 OK [READ-WRITE] SELECT completed.');
+  });
+
+  it('rotates refresh tokens on every use; the previous one stays good, as Entra does not revoke it', async () => {
+    const code = await httpsJson(sandbox, deviceCodePath(), { client_id: app.clientId, scope: `${MAIL_SCOPES.join(' ')} offline_access openid profile` });
+    sandbox.approveDeviceCode(code.body.user_code, UPN);
+    const tokens = await httpsJson(sandbox, tokenPath(), { grant_type: DEVICE_GRANT, client_id: app.clientId, device_code: code.body.device_code });
+    expect(tokens.status).toBe(200);
+    const first = tokens.body.refresh_token as string;
+    const refresh = (refreshToken: string) => httpsJson(sandbox, tokenPath(), { grant_type: 'refresh_token', client_id: app.clientId, refresh_token: refreshToken, scope: MAIL_SCOPES[0]! });
+    const second = await refresh(first);
+    expect(second.status).toBe(200);
+    expect(second.body.refresh_token).toEqual(expect.any(String));
+    expect(second.body.refresh_token).not.toBe(first);
+    expect(second.body.scope).toBe(MAIL_SCOPES[0]);
+    const third = await refresh(second.body.refresh_token);
+    expect(third.body.refresh_token).not.toBe(second.body.refresh_token);
+    expect((await refresh(first)).status).toBe(200);
+  });
+});
