@@ -1,0 +1,77 @@
+// A person signs in once with the built CLI (`login`, device code or --browser), then legacy
+// clients with only the local password read and send mail through the proxy.
+import { afterEach, describe, expect, it } from 'vitest';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { curl, python } from '../helpers/stack.js';
+import { ACCOUNT, delegatedSetup, UPN, userCodeIn, type DelegatedSetup } from '../helpers/delegated.js';
+import { PASSWORD } from '../helpers/stack.js';
+
+let setup: DelegatedSetup | undefined;
+afterEach(async () => {
+  await setup?.close();
+  setup = undefined;
+});
+
+const message = (subject: string) => `From: ${UPN}\r\nTo: bob@contoso.test\r\nSubject: ${subject}\r\n\r\nSent with a delegated sign-in.\r\n`;
+
+describe('delegated sign-in, end to end', () => {
+  it('login by device code shows Entra\'s own prompt, who signed in and the scopes; then imaplib and curl work with the local password', async () => {
+    setup = await delegatedSetup();
+    const s = setup;
+    const login = await s.login([], { approve: (shown) => s.sandbox.approveDeviceCode(userCodeIn(shown), UPN) });
+    expect(login.stderr).toBe('');
+    expect(login.status).toBe(0);
+    const code = userCodeIn(login.stdout);
+    expect(login.stdout).toContain(`To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code ${code} to authenticate.\nURL: https://microsoft.com/devicelogin\nCode: ${code}\n`);
+    expect(login.stdout).toContain(`Signed in as ${UPN}\n`);
+    expect(login.stdout).toMatch(/Granted: .*IMAP\.AccessAsUser\.All/);
+
+    // The store: owner-only, and no token or user name in it.
+    const store = join(s.dir, 'signins');
+    expect(statSync(store).mode & 0o777).toBe(0o700);
+    const [file] = readdirSync(store);
+    expect(statSync(join(store, file!)).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(store, file!), 'utf8')).not.toMatch(/ada@|eyJ|refresh/i);
+
+    s.sandbox.addMailbox('bob@contoso.test');
+    const stack = await s.startProxy();
+    try {
+      const seen = await python(stack, { client: 'imap', user: ACCOUNT, password: PASSWORD });
+      expect(seen.loginError).toBeUndefined();
+      expect(seen.exists).toBe(2);
+      const sent = await curl(['--user', `${ACCOUNT}:${PASSWORD}`, '--mail-from', UPN, '--mail-rcpt', 'bob@contoso.test', '--upload-file', '-', `smtp://127.0.0.1:${stack.port('smtp')}`], Buffer.from(message('delegated curl')));
+      expect(sent.stderr).toBe('');
+      expect(sent.code).toBe(0);
+      expect(s.sandbox.messages('bob@contoso.test').map(String).join('')).toContain('delegated curl');
+    } finally {
+      await stack.close();
+    }
+  });
+
+  it('login --browser: the authorization code comes back to 127.0.0.1 with PKCE; the test plays the browser', async () => {
+    setup = await delegatedSetup();
+    const s = setup;
+    s.sandbox.setBrowserUser(UPN);
+    let page = '';
+    const login = await s.login(['--browser'], {
+      async approve(shown) {
+        const url = /^(https:\S+authorize\S+)$/m.exec(shown)![1]!;
+        expect(new URL(url).searchParams.get('code_challenge_method')).toBe('S256');
+        // The authorize endpoint redirects to the loopback listener, as a browser would follow.
+        const redirect = await curl(['--cacert', join(s.dir, 'sandbox-ca.pem'), '--location', url]);
+        page = redirect.stdout.toString();
+      },
+    });
+    expect(login.stderr).toBe('');
+    expect(login.status).toBe(0);
+    expect(page).toContain('Signed in.');
+    expect(login.stdout).toContain(`Signed in as ${UPN}\n`);
+    const stack = await s.startProxy();
+    try {
+      expect((await python(stack, { client: 'imap', user: ACCOUNT, password: PASSWORD })).exists).toBe(2);
+    } finally {
+      await stack.close();
+    }
+  });
+});
