@@ -164,14 +164,26 @@ export class DelegatedSignIn {
     } else {
       failure = new TokenError('token service unavailable, try again later', true, String(error));
     }
-    this.#setStatus({ state: failure.temporary ? 'unavailable' : error instanceof SignInStoreError && error.failure.kind === 'missing' ? 'missing' : 'invalid', cause: failure.reason });
+    const missing = error instanceof SignInStoreError && error.failure.kind === 'missing';
+    this.#setStatus({ state: failure.temporary ? 'unavailable' : missing ? 'missing' : 'invalid', cause: failure.reason });
+    if (!failure.temporary && !missing) this.#recordFailure(failure);
     this.#log[failure.temporary ? 'warn' : 'error']({ event: 'signin.fail', cause: failure.detail, temporary: failure.temporary, ...(failure.temporary ? {} : { hint: login }) }, `delegated sign-in failed: ${failure.reason}`);
     return failure;
+  }
+
+  /** For doctor and accounts, which cannot open the store without the password. */
+  #recordFailure(failure: TokenError): void {
+    try {
+      this.#store.recordFailure(this.#account.username, { cause: failure.reason, ...(failure.aadsts ? { aadsts: failure.aadsts } : {}) });
+    } catch {
+      // a missing or unreadable file already says that the sign-in does not work
+    }
   }
 
   #statusOnDisk(): SignInStatus {
     try {
       const sealed = this.#store.readSealed(this.#account.username);
+      if (sealed.lastFailure) return { state: 'invalid', cause: sealed.lastFailure.cause };
       return { state: 'stored', renewedAt: new Date(sealed.renewedAt) };
     } catch (error) {
       const login = LOG_HINTS.signInAgain(this.#account.username);

@@ -19,6 +19,11 @@ export interface SealedFile {
   data: string;
   /** When the sign-in was made or last renewed (ISO 8601). */
   renewedAt: string;
+  /**
+   * Why the proxy's last renewal failed, when it failed for good (no secret in it: an AADSTS
+   * code and Entra's description). Lets `doctor` and `accounts` say so without the password.
+   */
+  lastFailure?: { at: string; cause: string; aadsts?: string };
 }
 
 /** What opens a sealed file: the store's 32-byte key, or the account's local password. */

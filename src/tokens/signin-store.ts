@@ -80,6 +80,13 @@ export class SignInStore {
     this.#replace(this.fileOf(account), `${JSON.stringify(sealed, null, 2)}\n`);
   }
 
+  /** Notes in the clear why the sign-in no longer works (see SealedFile.lastFailure); the sealed part is kept as it is. */
+  recordFailure(account: string, failure: { cause: string; aadsts?: string }): void {
+    const sealed = this.readSealed(account);
+    const lastFailure = { at: new Date().toISOString(), cause: failure.cause, ...(failure.aadsts ? { aadsts: failure.aadsts } : {}) };
+    this.#replace(this.fileOf(account), `${JSON.stringify({ ...sealed, lastFailure }, null, 2)}\n`);
+  }
+
   /** Removes the account's sign-in; false when there was none. */
   remove(account: string): boolean {
     try {
