@@ -9,7 +9,7 @@ import { hashPassword } from '../../src/config/password-hash.js';
 import { Secret } from '../../src/config/secret.js';
 import { startProxy } from '../../src/listen/proxy.js';
 import { keepTokensWarm } from '../../src/auth/token-warmup.js';
-import { startSandbox, type Sandbox, type SandboxApp, type SandboxOptions } from '../../src/sandbox/index.js';
+import { startSandbox, type Sandbox, type SandboxApp, type SandboxOptions, type SandboxUser } from '../../src/sandbox/index.js';
 import { CLI } from './cli.js';
 import { FAST_HASH_PARAMS, tempDir } from './config.js';
 import { logCapture } from './net.js';
@@ -23,6 +23,7 @@ export const STORE_KEY = 'q83vEjRWeJASNFZ4kBI0VniQEjRWeJASNFZ4kBI0Vng=';
 export interface DelegatedSetup {
   sandbox: Sandbox;
   app: SandboxApp;
+  user: SandboxUser;
   dir: string;
   configFile: string;
   raw: Record<string, any>;
@@ -37,7 +38,7 @@ export interface DelegatedSetup {
 export async function delegatedSetup(options: { sandbox?: SandboxOptions; storeKey?: boolean; mailbox?: string } = {}): Promise<DelegatedSetup> {
   const sandbox = await startSandbox({ deviceCodeIntervalSeconds: 1, ...options.sandbox });
   const app = sandbox.registerApp({ clientSecret: undefined, allowPublicClient: true });
-  sandbox.addUser(UPN);
+  const user = sandbox.addUser(UPN);
   sandbox.addMailbox(UPN, [sampleMessage('First'), sampleMessage('Second')]);
   const cert = await generateSelfSignedCertificate();
   const dir = tempDir({ 'local.crt': cert.certPem, 'local.key': cert.keyPem, 'sandbox-ca.pem': sandbox.caPem });
@@ -55,7 +56,7 @@ export async function delegatedSetup(options: { sandbox?: SandboxOptions; storeK
   const write = () => writeFileSync(configFile, JSON.stringify(raw, null, 2));
   write();
   return {
-    sandbox, app, dir, configFile, raw,
+    sandbox, app, user, dir, configFile, raw,
     login: (args = [], o = {}) => runLogin(['login', ACCOUNT, '--config', configFile, ...args], o),
     async startProxy(o = {}) {
       write();
