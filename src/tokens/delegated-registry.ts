@@ -21,6 +21,7 @@ export function createDelegatedSignIns(config: ProxyConfig, log: Logger, metrics
     const identity = JSON.stringify([app.clientId, app.tenantId, app.authorityHost, app.scope, account.protocols, store.dir, config.tokenStore.key?.reveal() ?? '']);
     const kept = previous?.get(name);
     if (kept && identities.get(kept) === identity) {
+      kept.update(account);
       signIns.set(name, kept);
       continue;
     }

@@ -37,7 +37,7 @@ export type SignInStatus =
  * renewal stores the rotated refresh token before the new access token is used.
  */
 export class DelegatedSignIn {
-  readonly #account: AccountConfig;
+  #account: AccountConfig;
   readonly #app: AppConfig;
   readonly #store: SignInStore;
   readonly #options: DelegatedOptions;
@@ -48,6 +48,9 @@ export class DelegatedSignIn {
   #signIn: SignIn | undefined;
   #inFlight: Promise<AccessToken> | undefined;
   #status: SignInStatus;
+  /** The passwordHash of the password the store was last opened or sealed with (no store key). */
+  #sealedUnder: string | undefined;
+  #resealing: Promise<void> | undefined;
 
   constructor(account: AccountConfig, app: AppConfig, store: SignInStore, options: DelegatedOptions) {
     this.#account = account;
@@ -64,6 +67,11 @@ export class DelegatedSignIn {
     return this.#account;
   }
 
+  /** A reload with the same app and store: the account's new settings (a new passwordHash, say). */
+  update(account: AccountConfig): void {
+    this.#account = account;
+  }
+
   /** Whether renewals can happen without a client's password (tokenStore.key set). */
   get renewsInBackground(): boolean {
     return this.#options.storeKey !== undefined;
@@ -77,13 +85,33 @@ export class DelegatedSignIn {
   getToken(password?: Secret, rejected?: Secret): Promise<AccessToken> {
     const current = this.#current;
     const wasRejected = rejected !== undefined && current !== undefined && rejected.reveal() === current.token.reveal();
-    if (current && !wasRejected && this.#isFresh(current)) return Promise.resolve(current);
+    if (current && !wasRejected && this.#isFresh(current)) return this.#resealIfPasswordChanged(password).then(() => current);
     const opener: Opener | undefined = this.#options.storeKey ? { key: this.#options.storeKey } : password ? { password } : undefined;
     if (!opener) return Promise.reject(new TokenError('sign-in not renewed yet', true, 'no client has logged in since the start; without tokenStore.key the sign-in is renewed at client login'));
     this.#inFlight ??= this.#renew(opener).finally(() => {
       this.#inFlight = undefined;
     });
     return this.#inFlight;
+  }
+
+  /**
+   * The local password changed (a new passwordHash, reloaded) since the store was sealed: a
+   * client just logged in with the new one, so the sign-in held in memory is sealed again with
+   * it, at once, rather than only when the access token is next renewed.
+   */
+  async #resealIfPasswordChanged(password: Secret | undefined): Promise<void> {
+    const signIn = this.#signIn;
+    if (!password || this.#options.storeKey || !signIn || this.#sealedUnder === this.#account.passwordHash) return;
+    this.#resealing ??= (async () => {
+      await this.#store.write(this.#account.username, signIn, { password });
+      this.#sealedUnder = this.#account.passwordHash;
+      this.#log.info({ event: 'signin.resealed' }, 'the local password changed: the stored sign-in is now encrypted with the new one');
+    })().catch((error: unknown) => {
+      this.#log.warn({ event: 'signin.reseal-failed', cause: (error as Error).message }, 'could not re-encrypt the stored sign-in with the new local password');
+    }).finally(() => {
+      this.#resealing = undefined;
+    });
+    return this.#resealing;
   }
 
   /** When the cached token should be renewed (epoch ms), for background renewals. */
@@ -113,6 +141,7 @@ export class DelegatedSignIn {
       // Stored before use: a crash after this point must not leave only a refresh token Entra has replaced.
       await this.#store.write(this.#account.username, renewed, opener);
       this.#signIn = renewed;
+      this.#sealedUnder = this.#account.passwordHash;
       this.#current = { ...result.accessToken, obtainedAt: started };
       this.#setStatus({ state: 'valid', renewedAt: new Date(), user: signIn.user });
       this.#log.info({ event: 'signin.renewed', durationMs: Date.now() - started, expiresAt: new Date(result.accessToken.expiresAt).toISOString(), signedInAs: signIn.user, scopes: renewed.scopes }, 'delegated access token renewed');
@@ -139,7 +168,7 @@ export class DelegatedSignIn {
       const remembered = this.#signIn;
       if (!(error instanceof SignInStoreError && error.failure.kind === 'locked' && 'password' in opener && remembered)) throw error;
       await this.#store.write(this.#account.username, remembered, opener);
-      this.#log.warn({ event: 'signin.resealed' }, 'the stored sign-in did not open with the account\'s local password (changed?); re-encrypted it with the new one');
+      this.#log.info({ event: 'signin.resealed' }, 'the local password changed: the stored sign-in is now encrypted with the new one');
       return remembered;
     }
   }
