@@ -4,15 +4,16 @@ import type { AppConfig, Protocol } from '../config/types.js';
 export const DELEGATED_PERMISSION = { imap: 'IMAP.AccessAsUser.All', pop3: 'POP.AccessAsUser.All', smtp: 'SMTP.Send' } as const;
 
 /**
- * The scopes a person's sign-in asks for: the account's protocols on the mail resource (the
- * app's scope without "/.default"), and offline_access for the refresh token. Personal
- * Microsoft accounts (the "consumers" authority) take the short names, which Entra ID resolves.
+ * The scopes a person's sign-in asks for: the account's protocols on the mail resource, always
+ * in the long form (a bare "IMAP.AccessAsUser.All" is resolved to Microsoft Graph, whose token
+ * Exchange refuses), and offline_access for the refresh token. The resource is the app's scope
+ * without "/.default" (the cloud's mail host); personal Microsoft accounts (the "consumers"
+ * authority) use the one Microsoft documents, https://outlook.office.com.
  */
 export function delegatedScopes(app: AppConfig, protocols: readonly Protocol[]): string[] {
-  const resource = app.scope.replace(/\/\.default$/, '');
-  const personal = app.tenantId === 'consumers';
+  const resource = app.tenantId === 'consumers' ? 'https://outlook.office.com' : app.scope.replace(/\/\.default$/, '');
   const permissions = [...new Set(protocols)].map((p) => DELEGATED_PERMISSION[p]);
-  return [...permissions.map((name) => (personal ? name : `${resource}/${name}`)), 'offline_access'];
+  return [...permissions.map((name) => `${resource}/${name}`), 'offline_access'];
 }
 
 /** The authority a sign-in goes to: the tenant, or organizations/consumers/common. */
