@@ -28,7 +28,7 @@ export interface DelegatedSetup {
   configFile: string;
   raw: Record<string, any>;
   /** Runs the built CLI's `login`; `approve` plays the person once the code or URL is shown. */
-  login(args?: string[], options?: { stdin?: string; approve?: (shown: string) => void | Promise<void>; env?: NodeJS.ProcessEnv }): Promise<{ status: number | null; stdout: string; stderr: string }>;
+  login(args?: string[], options?: LoginOptions): Promise<{ status: number | null; stdout: string; stderr: string }>;
   /** Starts the proxy in this process on the config as written; `background`: renew sign-ins as `start` does. */
   startProxy(options?: { background?: boolean; logLevel?: 'info' | 'trace' }): Promise<Stack & { stopRenewals(): void }>;
   close(): Promise<void>;
@@ -79,8 +79,17 @@ export async function delegatedSetup(options: { sandbox?: SandboxOptions; storeK
   };
 }
 
+export interface LoginOptions {
+  stdin?: string;
+  /** Plays the person once the code (or the browser's address) is shown. */
+  approve?: (shown: string) => void | Promise<void>;
+  env?: NodeJS.ProcessEnv;
+  /** SIGKILL the command once its stderr says this. */
+  killWhen?: RegExp;
+}
+
 /** The CLI as a person runs it, its output read as it comes so the test can act on the code. */
-function runLogin(args: string[], options: { stdin?: string; approve?: (shown: string) => void | Promise<void>; env?: NodeJS.ProcessEnv }): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function runLogin(args: string[], options: LoginOptions): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, O365P_NO_BROWSER: '1', ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -94,7 +103,10 @@ function runLogin(args: string[], options: { stdin?: string; approve?: (shown: s
         Promise.resolve(options.approve?.(stdout)).catch(reject);
       }
     });
-    child.stderr.on('data', (chunk: Buffer) => void (stderr += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (options.killWhen?.test(stderr)) child.kill('SIGKILL');
+    });
     child.on('error', reject);
     child.on('close', (status) => {
       clearTimeout(timer);

@@ -1,11 +1,11 @@
 // A person signs in once with the built CLI (`login`, device code or --browser), then legacy
 // clients with only the local password read and send mail through the proxy.
 import { afterEach, describe, expect, it } from 'vitest';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { curl, python } from '../helpers/stack.js';
 import { ACCOUNT, delegatedSetup, UPN, userCodeIn, type DelegatedSetup } from '../helpers/delegated.js';
-import { PASSWORD } from '../helpers/stack.js';
+import { PASSWORD, sampleMessage } from '../helpers/stack.js';
 
 let setup: DelegatedSetup | undefined;
 afterEach(async () => {
@@ -44,6 +44,54 @@ describe('delegated sign-in, end to end', () => {
       expect(sent.stderr).toBe('');
       expect(sent.code).toBe(0);
       expect(s.sandbox.messages('bob@contoso.test').map(String).join('')).toContain('delegated curl');
+    } finally {
+      await stack.close();
+    }
+  });
+
+  it('refuses a sign-in by someone else than the account\'s mailbox, unless that person can open it (a shared mailbox)', async () => {
+    setup = await delegatedSetup({ mailbox: 'shared@contoso.test' });
+    const s = setup;
+    s.sandbox.addMailbox('shared@contoso.test', [sampleMessage('Shared')]);
+    const refused = await s.login([], { approve: (shown) => s.sandbox.approveDeviceCode(userCodeIn(shown), UPN) });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/refused: ada@contoso\.test signed in, but accounts\.me\.mailbox is shared@contoso\.test, which ada@contoso\.test cannot open .*Nothing was stored/);
+    expect(existsSync(join(s.dir, 'signins'))).toBe(false);
+    s.sandbox.grantFullAccess('shared@contoso.test', s.user.objectId);
+    const allowed = await s.login([], { approve: (shown) => s.sandbox.approveDeviceCode(userCodeIn(shown), UPN) });
+    expect(allowed.status).toBe(0);
+    expect(allowed.stdout).toContain('ada@contoso.test is not shared@contoso.test, but can open it (a shared mailbox)');
+    const stack = await s.startProxy();
+    try {
+      expect((await python(stack, { client: 'imap', user: ACCOUNT, password: PASSWORD })).exists).toBe(1);
+    } finally {
+      await stack.close();
+    }
+  });
+
+  it('asks for the account\'s local password first and refuses a wrong one before any sign-in', async () => {
+    setup = await delegatedSetup();
+    const before = setup.sandbox.stats.deviceCodeRequests;
+    const login = await setup.login([], { stdin: 'not the password\n' });
+    expect(login.status).toBe(2);
+    expect(login.stderr).toContain('that is not the local password of me');
+    expect(setup.sandbox.stats.deviceCodeRequests).toBe(before);
+  });
+
+  it('a login killed between writing the new sign-in and renaming it over the old one leaves the old one working', async () => {
+    setup = await delegatedSetup();
+    const s = setup;
+    expect((await s.login([], { approve: (shown) => s.sandbox.approveDeviceCode(userCodeIn(shown), UPN) })).status).toBe(0);
+    const killed = await s.login([], {
+      approve: (shown) => s.sandbox.approveDeviceCode(userCodeIn(shown), UPN),
+      env: { O365P_TEST_PAUSE_STORE_WRITE: '1' },
+      killWhen: /store write paused before rename/,
+    });
+    expect(killed.status).toBeNull();
+    expect(readdirSync(join(s.dir, 'signins')).some((name) => name.endsWith('.tmp'))).toBe(true);
+    const stack = await s.startProxy();
+    try {
+      expect((await python(stack, { client: 'imap', user: ACCOUNT, password: PASSWORD })).exists).toBe(2);
     } finally {
       await stack.close();
     }
