@@ -9,8 +9,11 @@ export interface AccountRow {
   app: string;
   protocols: string[];
   auth: 'app' | 'delegated';
-  /** Delegated accounts: whether a sign-in is stored ("stored", "none", "unreadable") and when it was last renewed. */
-  signIn?: { state: 'stored' | 'none' | 'unreadable'; renewedAt?: string };
+  /**
+   * Delegated accounts: whether a sign-in is stored ("stored", "none", "unreadable"), when it was
+   * last renewed, and why the proxy's last renewal failed for good, if it did.
+   */
+  signIn?: { state: 'stored' | 'none' | 'unreadable'; renewedAt?: string; lastFailure?: string };
 }
 
 /** `store`: where delegated sign-ins are; only their clear renewal time is read, no secret is needed. */
@@ -22,7 +25,8 @@ export function accountRows(accounts: Iterable<AccountConfig>, store?: SignInSto
 
 function signInOf(store: SignInStore, username: string): NonNullable<AccountRow['signIn']> {
   try {
-    return { state: 'stored', renewedAt: store.readSealed(username).renewedAt };
+    const sealed = store.readSealed(username);
+    return { state: 'stored', renewedAt: sealed.renewedAt, ...(sealed.lastFailure ? { lastFailure: sealed.lastFailure.cause } : {}) };
   } catch (error) {
     return { state: error instanceof SignInStoreError && error.failure.kind === 'missing' ? 'none' : 'unreadable' };
   }
@@ -30,6 +34,7 @@ function signInOf(store: SignInStore, username: string): NonNullable<AccountRow[
 
 function signInCell(row: AccountRow): string {
   if (!row.signIn) return '-';
+  if (row.signIn.lastFailure) return `failed: ${row.signIn.lastFailure}`;
   if (row.signIn.state === 'stored') return `renewed ${row.signIn.renewedAt}`;
   return row.signIn.state === 'none' ? `none: run o365-mail-proxy login ${row.username}` : 'unreadable: run o365-mail-proxy login again';
 }

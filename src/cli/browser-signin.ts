@@ -26,7 +26,7 @@ export async function signInWithBrowser(client: ReturnType<typeof publicClient>,
     const url = await client.msal.getAuthCodeUrl({ scopes, redirectUri, codeChallenge: challenge, codeChallengeMethod: 'S256', state, prompt: 'select_account' });
     show(url);
     openBrowser(url);
-    const code = await waitForCode(server, state);
+    const code = await waitForCode(server, state, SIGN_IN_WAIT_MS);
     return await client.msal.acquireTokenByCode({ scopes, redirectUri, code, codeVerifier: verifier, state });
   } catch (error) {
     throw error instanceof LoopbackError ? new Error(error.message) : signInFailure(error, client.network);
@@ -37,9 +37,13 @@ export async function signInWithBrowser(client: ReturnType<typeof publicClient>,
 
 class LoopbackError extends Error {}
 
+/** As long as Entra gives a device code: a person who went away is not waited for forever. */
+const SIGN_IN_WAIT_MS = 15 * 60_000;
+
 /** The first request that carries this sign-in's state; anything else (favicon) gets a 404. */
-function waitForCode(server: Server, state: string): Promise<string> {
+function waitForCode(server: Server, state: string, waitMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
+    setTimeout(() => reject(new LoopbackError(`sign-in failed: no answer from the browser within ${waitMs / 60_000} minutes`)), waitMs).unref();
     server.on('request', (req, res) => {
       const query = new URL(req.url ?? '/', 'http://127.0.0.1').searchParams;
       if (query.get('state') !== state) {

@@ -166,7 +166,9 @@ export class DelegatedSignIn {
       return signIn;
     } catch (error) {
       const remembered = this.#signIn;
-      if (!(error instanceof SignInStoreError && error.failure.kind === 'locked' && 'password' in opener && remembered)) throw error;
+      // Only a file sealed with a (previous) password: one sealed with the key is a newer `login`'s.
+      const oldPassword = error instanceof SignInStoreError && error.failure.kind === 'locked' && error.failure.sealedWith === 'password';
+      if (!(oldPassword && 'password' in opener && remembered)) throw error;
       await this.#store.write(this.#account.username, remembered, opener);
       this.#log.info({ event: 'signin.resealed' }, 'the local password changed: the stored sign-in is now encrypted with the new one');
       return remembered;

@@ -15,8 +15,6 @@ interface AadstsEntry {
   reason: string;
   /** For the doctor, where there is more to say: the cause in plain words, and the fix. */
   advice?: { cause: string; fix: string[] };
-  /** A person's sign-in is no longer valid: `login <account>` again, after the fix. */
-  signIn?: boolean;
 }
 
 /** AADSTS codes people meet with the client-credentials flow, and with a person's stored sign-in. */
@@ -67,53 +65,41 @@ const AADSTS: Record<string, AadstsEntry> = {
   },
   '50126': { reason: 'invalid credentials' },
   // A person's sign-in (delegated accounts): each of these needs `o365-mail-proxy login <account>`
-  // once the cause is dealt with; signIn marks them.
+  // once the cause is dealt with.
   '70008': {
     reason: 'the sign-in has expired',
-    signIn: true,
     advice: { cause: 'the stored refresh token expired or was not used for too long', fix: ['sign in again'] },
   },
   '700082': {
     reason: 'the sign-in expired after 90 days without use',
-    signIn: true,
     advice: { cause: 'the refresh token was not used for 90 days', fix: ['sign in again; with tokenStore.key set the proxy renews it in the background, so it does not lapse'] },
   },
   '50173': {
     reason: 'the sign-in was revoked (password changed or sessions revoked)',
-    signIn: true,
     advice: { cause: 'the user\'s password changed or an administrator revoked the sign-in sessions', fix: ['sign in again'] },
   },
   '50076': {
     reason: 'multi-factor authentication is now required',
-    signIn: true,
     advice: { cause: 'a policy now requires multi-factor authentication for this user', fix: ['sign in again and complete the second factor in the browser'] },
   },
   '50079': {
     reason: 'multi-factor authentication registration is required',
-    signIn: true,
     advice: { cause: 'the user must register for multi-factor authentication', fix: ['register at https://aka.ms/mfasetup, then sign in again'] },
   },
   '53003': {
     reason: 'blocked by Conditional Access',
-    signIn: true,
     advice: { cause: 'a Conditional Access policy blocks this sign-in (location, device or app)', fix: ['ask the tenant\'s administrator which policy applies (Entra admin center → Sign-in logs)', 'then sign in again'] },
   },
   '65001': {
     reason: 'consent for the app is missing or was withdrawn',
-    signIn: true,
     advice: { cause: 'the user (or an administrator) has not consented to the app\'s delegated permissions, or withdrew consent', fix: [`${PORTAL_APP} → API permissions: IMAP.AccessAsUser.All, POP.AccessAsUser.All, SMTP.Send (Office 365 Exchange Online) and offline_access`, 'sign in again and accept the permissions (or have an administrator grant consent)'] },
   },
   '7000218': {
     reason: 'the app does not allow public client flows',
-    signIn: true,
     advice: { cause: 'the app registration does not allow public client flows (device code, no client secret)', fix: [`${PORTAL_APP} → Authentication → Advanced settings → Allow public client flows: Yes`, 'then sign in again'] },
   },
 };
 
-/** Whether a failure with this AADSTS code is cured by signing in again (after fixing its cause). */
-export function needsNewSignIn(code: string | undefined): boolean {
-  return code !== undefined && AADSTS[code]?.signIn === true;
-}
 
 /** The short reason for an AADSTS code, if it is one people meet. */
 export function aadstsReason(code: string): string | undefined {

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { delegatedScopes } from '../../src/tokens/delegated-scopes.js';
 import { readTokenAnswer } from '../../src/tokens/refresh-grant.js';
 import { TokenError } from '../../src/tokens/errors.js';
-import { needsNewSignIn } from '../../src/tokens/setup-advice.js';
 import type { AppConfig } from '../../src/config/types.js';
 
 const app = (tenantId: string, scope = 'https://outlook.office365.com/.default'): AppConfig => ({ name: 'mine', tenantId, clientId: 'x', credential: { kind: 'none' }, authorityHost: 'https://login.microsoftonline.com', scope });
@@ -37,8 +36,6 @@ describe('delegated tokens', () => {
     const error = thrown(() => readTokenAnswer(400, { error: 'invalid_grant', error_description: 'AADSTS70008: The provided authorization code or refresh token has expired due to inactivity.\r\nTrace ID: 1', error_codes: [70008] }));
     expect(error).toMatchObject({ temporary: false, aadsts: '70008', reason: 'the sign-in has expired (AADSTS70008)' });
     expect(error.detail).toBe('invalid_grant: AADSTS70008: The provided authorization code or refresh token has expired due to inactivity.');
-    expect(needsNewSignIn('70008')).toBe(true);
-    expect(needsNewSignIn('7000215')).toBe(false);
     expect(thrown(() => readTokenAnswer(503, { error: 'temporarily_unavailable' }))).toMatchObject({ temporary: true });
   });
 });
