@@ -79,6 +79,23 @@ describe('device code flow', () => {
     expect(await imapLogin(UPN, byRefresh!.accessToken)).toBe('a1 OK AUTHENTICATE completed. / a2 OK [READ-WRITE] SELECT completed.');
   });
 
+  it('works with the "organizations" and "common" authorities too; "consumers" is not in the sandbox', async () => {
+    for (const tenant of ['organizations', 'common']) {
+      const pca = publicClient(sandbox, app, undefined, tenant);
+      const result = await pca.acquireTokenByDeviceCode({ scopes: MAIL_SCOPES, deviceCodeCallback: (r) => sandbox.approveDeviceCode(r.userCode, UPN) });
+      expect(result!.account).toMatchObject({ username: UPN, tenantId: sandbox.tenantId });
+      expect(claimsOf(result!.accessToken)).toMatchObject({ tid: sandbox.tenantId, upn: UPN });
+      const renewed = await pca.acquireTokenSilent({ account: result!.account!, scopes: MAIL_SCOPES, forceRefresh: true });
+      expect(claimsOf(renewed.accessToken).upn).toBe(UPN);
+    }
+    const consumers = await httpsJson(sandbox, '/consumers/oauth2/v2.0/devicecode', { client_id: app.clientId, scope: MAIL_SCOPES.join(' ') });
+    expect(consumers.body.error_codes).toEqual([90002]);
+    // client credentials still need the tenant itself
+    const confidential = sandbox.registerApp({});
+    const common = await httpsJson(sandbox, '/common/oauth2/v2.0/token', { grant_type: 'client_credentials', client_id: confidential.clientId, client_secret: confidential.clientSecret!, scope: 'https://outlook.office365.com/.default' });
+    expect(common.body.error_codes).toEqual([90002]);
+  });
+
   it('rotates refresh tokens on every use; the previous one stays good, as Entra does not revoke it', async () => {
     const code = await httpsJson(sandbox, deviceCodePath(), { client_id: app.clientId, scope: `${MAIL_SCOPES.join(' ')} offline_access openid profile` });
     sandbox.approveDeviceCode(code.body.user_code, UPN);

@@ -31,7 +31,7 @@ export interface AuthorizeAnswer {
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 export function answerAuthorize(ctx: AuthorizeContext, tenant: string, query: URLSearchParams): AuthorizeAnswer {
-  if (!ctx.directory.isTenant(tenant)) return page(400, 90002, `Tenant '${tenant}' not found.`);
+  if (!ctx.directory.acceptsSignIn(tenant)) return page(400, 90002, `Tenant '${tenant}' not found.`);
   const clientId = query.get('client_id');
   if (!clientId) return page(400, 900144, "The request body must contain the following parameter: 'client_id'.");
   const app = ctx.directory.find(clientId);
