@@ -9,6 +9,7 @@ export const EXCHANGE_ROLES = ['IMAP.AccessAsApp', 'POP.AccessAsApp', 'SMTP.Send
 /** The delegated permissions of Office 365 Exchange Online a mail client needs. */
 export const DELEGATED_SCOPES = ['IMAP.AccessAsUser.All', 'POP.AccessAsUser.All', 'SMTP.Send'];
 const LOOPBACK_REDIRECTS = ['http://localhost', 'http://127.0.0.1'];
+export const MULTI_TENANT = new Set(['organizations', 'common']);
 
 export class Directory {
   readonly #apps = new Map<string, SandboxApp>();
@@ -66,5 +67,13 @@ export class Directory {
   /** Tenants are matched like Entra does: the GUID, case-insensitively. */
   isTenant(tenant: string): boolean {
     return tenant.toLowerCase() === this.tenantId.toLowerCase();
+  }
+
+  /**
+   * The tenant, or "organizations"/"common", which delegated flows may use for a work account
+   * (the sandbox has one tenant and no personal accounts, so "consumers" is not one of them).
+   */
+  acceptsSignIn(tenant: string): boolean {
+    return this.isTenant(tenant) || MULTI_TENANT.has(tenant.toLowerCase());
   }
 }

@@ -36,7 +36,9 @@ export interface SandboxApp {
   displayName?: string;
   /**
    * "Allow public client flows" on the registration: device code and refresh requests without
-   * a client credential. Off (the default): Entra answers them with AADSTS7000218.
+   * a client credential. Off (the default): Entra answers them with AADSTS7000218 — except
+   * the code flow through a registered desktop redirect URI and the refresh tokens it hands
+   * out, which a public client may use either way. Flip it on the object to turn it off later.
    */
   allowPublicClient?: boolean;
   /**
@@ -128,6 +130,38 @@ export interface SandboxControls {
   smtpDataReplyDelayMs: number;
 }
 
+/**
+ * Delegated sign-in (a person's own mailbox), as the sandbox's Entra plays it:
+ * - POST {authorityHost}/{tenant}/oauth2/v2.0/devicecode → user_code (9 capitals/digits),
+ *   device_code, verification_uri "https://microsoft.com/devicelogin", expires_in, interval,
+ *   message. Polls (grant_type urn:ietf:params:oauth:grant-type:device_code, or MSAL's
+ *   "device_code") answer authorization_pending (70016) until approveDeviceCode, slow_down
+ *   to a poll sooner than `interval` after the last one, authorization_declined (65004),
+ *   expired_token (70019), bad_verification_code for an unknown or spent code.
+ * - GET /{tenant}/oauth2/v2.0/authorize (response_type=code, redirect_uri, scope, state,
+ *   code_challenge + S256 or plain, login_hint, prompt=none, nonce, client_info=1) answers 302
+ *   to redirect_uri?code&state&session_state (+client_info); an unregistered redirect_uri gets
+ *   an HTML error page (50011), a declining person error=access_denied. The token endpoint
+ *   checks code_verifier (501481), redirect_uri (50011), single use (54005).
+ * - {tenant} is the tenant ID, "organizations" or "common" ("consumers": 90002).
+ * - Scope: one resource. `https://outlook.office365.com/…` and `https://outlook.office.com/…`
+ *   give a token with that `aud`, which Exchange takes; "/.default" means every consented
+ *   permission; an unprefixed name ("IMAP.AccessAsUser.All") means Microsoft Graph, and
+ *   Exchange refuses that token. Plus openid (→ id_token), profile, offline_access
+ *   (→ refresh_token), email. Answers carry `scope` (resource-prefixed permissions, then
+ *   openid/profile/email), expires_in, ext_expires_in, and client_info when asked (client_info=1).
+ * - Access tokens: v1, iss https://sts.windows.net/{tid}/, `scp` (space-separated), upn,
+ *   unique_name, oid, tid, name, appid, appidacr "0", idtyp "user", no `roles`. id_tokens: v2,
+ *   aud = client ID, iss {authorityHost}/{tid}/v2.0, preferred_username, name, oid, tid, nonce.
+ * - Refresh tokens rotate: every refresh answer carries a new one. The old one is NOT revoked
+ *   by that (Entra: "doesn't revoke old refresh tokens when used to fetch new access tokens"),
+ *   so it keeps working until a failure switch or revokeSignIns ends it.
+ * - Exchange takes a delegated token for the user's own mailbox (address = UPN) or one the
+ *   user has FullAccess on (grantFullAccess with the user's objectId), with the protocol's
+ *   scope: IMAP.AccessAsUser.All, POP.AccessAsUser.All, SMTP.Send. Otherwise it answers as to
+ *   app-only tokens: other mailbox → IMAP "not connected", POP3 -ERR, SMTP 430; no scope →
+ *   the protocol's authentication failure.
+ */
 export interface Sandbox {
   tenantId: string;
   /** e.g. "https://127.0.0.1:43567" (no trailing slash). */

@@ -86,6 +86,9 @@ describe('authorization code flow with PKCE', () => {
     expect(page.status).toBe('200');
     expect(page.body).toContain('nobody is signed in');
     expect(received.has('state-2')).toBe(false);
+    const silent = await authorize('state-2b', { prompt: 'none' });
+    await browse(silent.url);
+    expect(received.get('state-2b')?.get('error')).toBe('login_required');
     sandbox.setBrowserUser(UPN);
     const { url, verifier } = await authorize('state-3');
     await browse(url);

@@ -79,6 +79,23 @@ describe('device code flow', () => {
     expect(await imapLogin(UPN, byRefresh!.accessToken)).toBe('a1 OK AUTHENTICATE completed. / a2 OK [READ-WRITE] SELECT completed.');
   });
 
+  it('works with the "organizations" and "common" authorities too; "consumers" is not in the sandbox', async () => {
+    for (const tenant of ['organizations', 'common']) {
+      const pca = publicClient(sandbox, app, undefined, tenant);
+      const result = await pca.acquireTokenByDeviceCode({ scopes: MAIL_SCOPES, deviceCodeCallback: (r) => sandbox.approveDeviceCode(r.userCode, UPN) });
+      expect(result!.account).toMatchObject({ username: UPN, tenantId: sandbox.tenantId });
+      expect(claimsOf(result!.accessToken)).toMatchObject({ tid: sandbox.tenantId, upn: UPN });
+      const renewed = await pca.acquireTokenSilent({ account: result!.account!, scopes: MAIL_SCOPES, forceRefresh: true });
+      expect(claimsOf(renewed.accessToken).upn).toBe(UPN);
+    }
+    const consumers = await httpsJson(sandbox, '/consumers/oauth2/v2.0/devicecode', { client_id: app.clientId, scope: MAIL_SCOPES.join(' ') });
+    expect(consumers.body.error_codes).toEqual([90002]);
+    // client credentials still need the tenant itself
+    const confidential = sandbox.registerApp({});
+    const common = await httpsJson(sandbox, '/common/oauth2/v2.0/token', { grant_type: 'client_credentials', client_id: confidential.clientId, client_secret: confidential.clientSecret!, scope: 'https://outlook.office365.com/.default' });
+    expect(common.body.error_codes).toEqual([90002]);
+  });
+
   it('rotates refresh tokens on every use; the previous one stays good, as Entra does not revoke it', async () => {
     const code = await httpsJson(sandbox, deviceCodePath(), { client_id: app.clientId, scope: `${MAIL_SCOPES.join(' ')} offline_access openid profile` });
     sandbox.approveDeviceCode(code.body.user_code, UPN);
@@ -94,5 +111,70 @@ describe('device code flow', () => {
     const third = await refresh(second.body.refresh_token);
     expect(third.body.refresh_token).not.toBe(second.body.refresh_token);
     expect((await refresh(first)).status).toBe(200);
+  });
+});
+
+describe('device code flow, the other answers', () => {
+  const poll = (deviceCode: string) => httpsJson(sandbox, tokenPath(), { grant_type: DEVICE_GRANT, client_id: app.clientId, device_code: deviceCode });
+  const newCode = async () => (await httpsJson(sandbox, deviceCodePath(), { client_id: app.clientId, scope: MAIL_SCOPES.join(' ') })).body;
+
+  it('answers authorization_pending (70016), then slow_down to a poll sooner than interval', async () => {
+    const code = await newCode();
+    const first = await poll(code.device_code);
+    expect(first.status).toBe(400);
+    expect(first.body).toMatchObject({ error: 'authorization_pending', error_codes: [70016] });
+    expect(first.body.error_description).toMatch(/^AADSTS70016: OAuth 2\.0 device flow error\. Authorization is pending\. Continue polling\.\r\nTrace ID: /);
+    expect(sandbox.pendingDeviceCodes()).toContain(code.user_code);
+    // an interval no loaded machine takes between two requests
+    const slow = await startSandbox({ deviceCodeIntervalSeconds: 600 });
+    try {
+      const slowApp = slow.registerApp({ clientSecret: undefined, allowPublicClient: true });
+      const slowCode = (await httpsJson(slow, deviceCodePath(), { client_id: slowApp.clientId, scope: MAIL_SCOPES.join(' ') })).body;
+      expect(slowCode.interval).toBe(600);
+      const slowPoll = () => httpsJson(slow, `/${slow.tenantId}/oauth2/v2.0/token`, { grant_type: DEVICE_GRANT, client_id: slowApp.clientId, device_code: slowCode.device_code });
+      expect((await slowPoll()).body.error).toBe('authorization_pending');
+      expect((await slowPoll()).body).toMatchObject({ error: 'slow_down', error_codes: [70016] });
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('answers authorization_declined when the person declines, expired_token after expiry, bad_verification_code for an unknown or spent code', async () => {
+    const declined = await newCode();
+    sandbox.declineDeviceCode(declined.user_code);
+    expect((await poll(declined.device_code)).body).toMatchObject({ error: 'authorization_declined', error_codes: [65004] });
+    expect(() => sandbox.approveDeviceCode(declined.user_code, UPN)).toThrow(/declined/);
+
+    const expired = await newCode();
+    sandbox.expireDeviceCode(expired.user_code);
+    expect((await poll(expired.device_code)).body).toMatchObject({ error: 'expired_token', error_codes: [70019] });
+    expect(sandbox.pendingDeviceCodes()).not.toContain(expired.user_code);
+
+    expect((await poll('DAQABIQEAAADnot-a-code')).body).toMatchObject({ error: 'bad_verification_code' });
+    const spent = await newCode();
+    // user codes are taken case-insensitively, as a person types them
+    sandbox.approveDeviceCode(spent.user_code.toLowerCase(), UPN);
+    expect((await poll(spent.device_code)).status).toBe(200);
+    expect((await poll(spent.device_code)).body.error).toBe('bad_verification_code');
+    expect(() => sandbox.approveDeviceCode('NOSUCHCODE', UPN)).toThrow(/no device code/);
+    const unknownUser = await newCode();
+    expect(() => sandbox.approveDeviceCode(unknownUser.user_code, 'nobody@contoso.test')).toThrow(/no user/);
+  });
+
+  it('refuses an unknown app, a missing scope and scopes of two resources as Entra does', async () => {
+    const unknown = await httpsJson(sandbox, deviceCodePath(), { client_id: '11111111-1111-1111-1111-111111111111', scope: MAIL_SCOPES[0]! });
+    expect(unknown).toMatchObject({ status: 400, body: { error: 'unauthorized_client', error_codes: [700016] } });
+    const noScope = await httpsJson(sandbox, deviceCodePath(), { client_id: app.clientId });
+    expect(noScope).toMatchObject({ status: 400, body: { error: 'invalid_request', error_codes: [900144] } });
+    const twoResources = await httpsJson(sandbox, deviceCodePath(), { client_id: app.clientId, scope: `${MAIL_SCOPES[0]} https://graph.microsoft.com/User.Read` });
+    expect(twoResources).toMatchObject({ status: 400, body: { error: 'invalid_scope', error_codes: [28000] } });
+  });
+
+  it('refuses Exchange permissions the app has no consent for: 65001 consent_required', async () => {
+    const narrow = sandbox.registerApp({ clientSecret: undefined, allowPublicClient: true, delegatedScopes: ['SMTP.Send'] });
+    const code = await httpsJson(sandbox, deviceCodePath(), { client_id: narrow.clientId, scope: MAIL_SCOPES.join(' ') });
+    sandbox.approveDeviceCode(code.body.user_code, UPN);
+    const answer = await httpsJson(sandbox, tokenPath(), { grant_type: DEVICE_GRANT, client_id: narrow.clientId, device_code: code.body.device_code });
+    expect(answer).toMatchObject({ status: 400, body: { error: 'invalid_grant', error_codes: [65001], suberror: 'consent_required' } });
   });
 });

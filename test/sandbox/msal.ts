@@ -5,12 +5,12 @@ import { createNetworkClient } from '../../src/tokens/network-client.js';
 import type { Sandbox, SandboxApp } from '../../src/sandbox/index.js';
 
 /** `onAnswer` sees the body of every answer to a POST (token and device code requests). */
-export function publicClient(sandbox: Sandbox, app: SandboxApp, onAnswer?: (body: Record<string, unknown>) => void): PublicClientApplication {
+export function publicClient(sandbox: Sandbox, app: SandboxApp, onAnswer?: (body: Record<string, unknown>) => void, tenant = sandbox.tenantId): PublicClientApplication {
   const network = createNetworkClient({ ca: sandbox.caPem, timeoutMs: 10_000 });
   return new PublicClientApplication({
     auth: {
       clientId: app.clientId,
-      authority: `${sandbox.authorityHost}/${sandbox.tenantId}`,
+      authority: `${sandbox.authorityHost}/${tenant}`,
       knownAuthorities: [new URL(sandbox.authorityHost).host],
     },
     system: {

@@ -31,7 +31,7 @@ export interface AuthorizeAnswer {
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 export function answerAuthorize(ctx: AuthorizeContext, tenant: string, query: URLSearchParams): AuthorizeAnswer {
-  if (!ctx.directory.isTenant(tenant)) return page(400, 90002, `Tenant '${tenant}' not found.`);
+  if (!ctx.directory.acceptsSignIn(tenant)) return page(400, 90002, `Tenant '${tenant}' not found.`);
   const clientId = query.get('client_id');
   if (!clientId) return page(400, 900144, "The request body must contain the following parameter: 'client_id'.");
   const app = ctx.directory.find(clientId);
@@ -52,7 +52,7 @@ export function answerAuthorize(ctx: AuthorizeContext, tenant: string, query: UR
   const scope = query.get('scope');
   if (!scope) return error('invalid_request', 900144, "The request body must contain the following parameter: 'scope'.");
   const scopes = parseScopes(scope, randomGuid());
-  if ('status' in scopes) return error('invalid_scope', (scopes.body.error_codes as number[])[0]!, String(scopes.body.error_description).split('\r\n')[0]!.replace(/^AADSTS\d+: /, ''));
+  if ('status' in scopes) return error(String(scopes.body.error), (scopes.body.error_codes as number[])[0]!, String(scopes.body.error_description).split('\r\n')[0]!.replace(/^AADSTS\d+: /, ''));
   const challenge = query.get('code_challenge') ?? undefined;
   const method = query.get('code_challenge_method') ?? (challenge ? 'plain' : undefined);
   if (method !== undefined && method !== 'S256' && method !== 'plain') return error('invalid_request', 5000811, `Unsupported code_challenge_method '${method}'.`);

@@ -16,7 +16,7 @@ export interface DeviceCodeContext {
 }
 
 export function answerDeviceCodeRequest(ctx: DeviceCodeContext, tenant: string, form: URLSearchParams, correlationId: string): { status: number; body: Record<string, unknown> } {
-  if (!ctx.directory.isTenant(tenant)) return tenantNotFound(tenant, 'invalid_request', correlationId);
+  if (!ctx.directory.acceptsSignIn(tenant)) return tenantNotFound(tenant, 'invalid_request', correlationId);
   const clientId = form.get('client_id');
   if (!clientId) return missingParameter('client_id', correlationId);
   const app = ctx.directory.find(clientId);

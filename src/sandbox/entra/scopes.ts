@@ -2,7 +2,7 @@
 // its permissions, plus OpenID scopes. An unprefixed permission ("IMAP.AccessAsUser.All") names
 // Microsoft Graph, as Entra resolves it; such a token is for Graph, and Exchange refuses it
 // (reported: MailKit, msal-dotnet#3234 — the long form works, the short one does not).
-import { entraError, type EntraError } from './errors.js';
+import { entraError, missingParameter, type EntraError } from './errors.js';
 
 export const OIDC_SCOPES = new Set(['openid', 'profile', 'offline_access', 'email']);
 export const GRAPH_RESOURCE = 'https://graph.microsoft.com';
@@ -21,7 +21,9 @@ export interface RequestedScopes {
 export function parseScopes(scope: string, correlationId: string): RequestedScopes | EntraError {
   const oidc = new Set<string>();
   const resources = new Map<string, string[]>();
-  for (const item of scope.split(/\s+/).filter(Boolean)) {
+  const items = scope.split(/\s+/).filter(Boolean);
+  if (items.length === 0) return missingParameter('scope', correlationId);
+  for (const item of items) {
     if (OIDC_SCOPES.has(item.toLowerCase())) {
       oidc.add(item.toLowerCase());
       continue;

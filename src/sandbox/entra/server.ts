@@ -92,8 +92,8 @@ export function createEntraServer(options: EntraServerOptions): EntraServer {
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'invalid_request' });
     if (tenant && (path === 'v2.0/.well-known/openid-configuration' || path === '.well-known/openid-configuration')) {
-      if (!options.directory.isTenant(tenant)) return sendError(res, tenantNotFound(tenant, 'invalid_tenant', correlationId));
-      return send(res, 200, openIdConfiguration(options.authorityHost(), tenant, path.startsWith('v2.0')));
+      if (!options.directory.acceptsSignIn(tenant)) return sendError(res, tenantNotFound(tenant, 'invalid_tenant', correlationId));
+      return send(res, 200, openIdConfiguration(options.authorityHost(), tenant, path.startsWith('v2.0'), options.directory.isTenant(tenant)));
     }
     if (tenant && (path === 'discovery/v2.0/keys' || path === 'discovery/keys')) {
       return send(res, 200, jwks(options.key, `${options.authorityHost()}/${options.directory.tenantId}/v2.0`));
@@ -164,7 +164,9 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 
 const sendError = (res: ServerResponse, error: EntraError): void => send(res, error.status, error.body);
 
-function openIdConfiguration(host: string, tenant: string, v2: boolean): Record<string, unknown> {
+/** For "organizations"/"common" the issuer is a template, "{tenantid}" filled in per token, as Entra publishes it. */
+function openIdConfiguration(host: string, tenant: string, v2: boolean, isTenant: boolean): Record<string, unknown> {
+  const issuerTenant = isTenant ? tenant : '{tenantid}';
   const base = `${host}/${tenant}`;
   const oauth = v2 ? `${base}/oauth2/v2.0` : `${base}/oauth2`;
   return {
@@ -176,7 +178,7 @@ function openIdConfiguration(host: string, tenant: string, v2: boolean): Record<
     id_token_signing_alg_values_supported: ['RS256'],
     response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
     scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
-    issuer: v2 ? `${base}/v2.0` : `https://sts.windows.net/${tenant}/`,
+    issuer: v2 ? `${host}/${issuerTenant}/v2.0` : `https://sts.windows.net/${issuerTenant}/`,
     request_uri_parameter_supported: false,
     userinfo_endpoint: `${host}/oidc/userinfo`,
     authorization_endpoint: `${oauth}/authorize`,

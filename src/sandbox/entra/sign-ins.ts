@@ -40,9 +40,11 @@ export interface RefreshTokenState {
   failure?: SignInFailure;
 }
 
+/** How long an expired code is still known (and answered as expired). */
+const FORGET_AFTER_MS = 60 * 60 * 1000;
 /** Authorization codes live ten minutes at most (RFC 6749 §4.1.2). */
 const AUTH_CODE_LIFETIME_MS = 10 * 60 * 1000;
-/** Entra's user codes: nine characters, capitals and digits. */
+/** Entra's user codes: eight or nine capitals and digits (seen: YZMYLD4K, FRWQDE7YL); the sandbox's have nine. */
 const USER_CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 
 /** Opaque and long, like Entra's (which are encrypted blobs starting "1.A"). */
@@ -54,6 +56,7 @@ export class SignIns {
   readonly #refreshTokens = new Map<string, RefreshTokenState>();
 
   newDeviceCode(clientId: string, scope: string, lifetimeSeconds: number, intervalSeconds: number): DeviceCodeState {
+    this.#prune();
     let userCode = '';
     for (let i = 0; i < 9; i++) userCode += USER_CODE_ALPHABET[randomInt(USER_CODE_ALPHABET.length)];
     const state: DeviceCodeState = {
@@ -85,6 +88,7 @@ export class SignIns {
   }
 
   newAuthCode(state: Omit<AuthCodeState, 'expiresAt' | 'redeemed'>): string {
+    this.#prune();
     const code = opaque('1.A', 400);
     this.#authCodes.set(code, { ...state, expiresAt: Date.now() + AUTH_CODE_LIFETIME_MS, redeemed: false });
     return code;
@@ -102,5 +106,15 @@ export class SignIns {
 
   refreshToken(token: string): RefreshTokenState | undefined {
     return this.#refreshTokens.get(token);
+  }
+
+  /**
+   * Forgets codes long past their expiry, so a demo running for days does not grow; a code
+   * just expired is kept a while to be answered expired_token rather than not recognised.
+   */
+  #prune(): void {
+    const forgetBefore = Date.now() - FORGET_AFTER_MS;
+    for (const [key, state] of this.#deviceCodes) if (state.expiresAt < forgetBefore) this.#deviceCodes.delete(key);
+    for (const [key, state] of this.#authCodes) if (state.expiresAt < forgetBefore) this.#authCodes.delete(key);
   }
 }

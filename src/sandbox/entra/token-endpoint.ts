@@ -28,10 +28,12 @@ export interface TokenAnswer {
 
 export function answerTokenRequest(ctx: TokenEndpointContext, tenant: string, form: URLSearchParams, basic: BasicCredentials, correlationId: string): TokenAnswer {
   const { directory } = ctx;
-  if (!directory.isTenant(tenant)) return tenantNotFound(tenant, 'invalid_request', correlationId);
+  if (!directory.acceptsSignIn(tenant)) return tenantNotFound(tenant, 'invalid_request', correlationId);
 
   const grantType = form.get('grant_type');
   if (!grantType) return missingParameter('grant_type', correlationId);
+  // client credentials need the tenant itself (exchange-online.md: "common" fails for them)
+  if (grantType === 'client_credentials' && !directory.isTenant(tenant)) return tenantNotFound(tenant, 'invalid_request', correlationId);
   if (grantType !== 'client_credentials' && !DELEGATED_GRANTS.has(grantType)) {
     return entraError(400, 'unsupported_grant_type', 70003, `The app requested an unsupported grant type '${grantType}'.`, correlationId);
   }
