@@ -35,7 +35,7 @@ export interface DelegatedSetup {
 }
 
 /** A sandbox tenant with a public-client app and a user, and a config with one delegated account. */
-export async function delegatedSetup(options: { sandbox?: SandboxOptions; storeKey?: boolean; mailbox?: string } = {}): Promise<DelegatedSetup> {
+export async function delegatedSetup(options: { sandbox?: SandboxOptions; storeKey?: boolean; mailbox?: string; tenant?: string } = {}): Promise<DelegatedSetup> {
   const sandbox = await startSandbox({ deviceCodeIntervalSeconds: 1, ...options.sandbox });
   const app = sandbox.registerApp({ clientSecret: undefined, allowPublicClient: true });
   const user = sandbox.addUser(UPN);
@@ -43,7 +43,7 @@ export async function delegatedSetup(options: { sandbox?: SandboxOptions; storeK
   const cert = await generateSelfSignedCertificate();
   const dir = tempDir({ 'local.crt': cert.certPem, 'local.key': cert.keyPem, 'sandbox-ca.pem': sandbox.caPem });
   const raw: Record<string, any> = {
-    apps: { mine: { tenantId: sandbox.tenantId, clientId: app.clientId, authorityHost: sandbox.authorityHost } },
+    apps: { mine: { tenantId: options.tenant ?? sandbox.tenantId, clientId: app.clientId, authorityHost: sandbox.authorityHost } },
     accounts: { [ACCOUNT]: { passwordHash: await hashPassword(new Secret(PASSWORD), FAST_HASH_PARAMS), mailbox: options.mailbox ?? UPN, app: 'mine', auth: 'delegated' } },
     listeners: (['imap', 'pop3', 'smtp'] as Protocol[]).map((protocol) => ({ protocol, port: 0, tls: 'none' })),
     tls: { certFile: 'local.crt', keyFile: 'local.key' },

@@ -49,6 +49,20 @@ describe('delegated sign-in, end to end', () => {
     }
   });
 
+  it('signs in through the multi-tenant "organizations" authority, as a public client registered for any work account', async () => {
+    setup = await delegatedSetup({ tenant: 'organizations' });
+    const s = setup;
+    const login = await s.login([], { approve: (shown) => s.sandbox.approveDeviceCode(userCodeIn(shown), UPN) });
+    expect(login.stderr).toBe('');
+    expect(login.status).toBe(0);
+    const stack = await s.startProxy();
+    try {
+      expect((await python(stack, { client: 'imap', user: ACCOUNT, password: PASSWORD })).exists).toBe(2);
+    } finally {
+      await stack.close();
+    }
+  });
+
   it('refuses a sign-in by someone else than the account\'s mailbox, unless that person can open it (a shared mailbox)', async () => {
     setup = await delegatedSetup({ mailbox: 'shared@contoso.test' });
     const s = setup;

@@ -9,6 +9,7 @@ import { Secret } from '../../src/config/secret.js';
 import { validateConfig } from '../../src/config/validate.js';
 import { SignInStore } from '../../src/tokens/signin-store.js';
 import { FAST_HASH_PARAMS } from '../helpers/config.js';
+import { cliAsync } from '../helpers/cli.js';
 import { ACCOUNT, delegatedSetup, UPN, userCodeIn, type DelegatedSetup } from '../helpers/delegated.js';
 import { PASSWORD, python, sampleMessage } from '../helpers/stack.js';
 
@@ -99,6 +100,22 @@ describe('renewing a delegated sign-in', () => {
     } finally {
       await stack.close();
     }
+  });
+
+  it('without tokenStore.key, a failed renewal is noted in the clear: accounts and doctor say why without the password', async () => {
+    const s = await signedIn();
+    s.user.failure = 'revoked';
+    const stack = await s.startProxy();
+    try {
+      expect((await python(stack, { client: 'imap', user: ACCOUNT, password: PASSWORD })).loginError).toMatch(/AADSTS50173/);
+    } finally {
+      s.user.failure = undefined;
+      await stack.close();
+    }
+    const accounts = await cliAsync(['accounts', '--config', s.configFile, '--json']);
+    expect(JSON.parse(accounts.stdout)[0].signIn).toMatchObject({ state: 'stored', lastFailure: expect.stringMatching(/AADSTS50173.*login me/) });
+    const doctor = await cliAsync(['doctor', '--config', s.configFile, '--json']);
+    expect(JSON.parse(doctor.stdout).findings.find((f: any) => f.check === `sign-in ${ACCOUNT}`)).toMatchObject({ ok: false, summary: expect.stringContaining('AADSTS50173') });
   });
 
   it('a new local password (new passwordHash, reload): the next login with it re-encrypts the sign-in; after a restart only the new password opens it', async () => {
