@@ -193,7 +193,9 @@ export class DelegatedSignIn {
       // Entra refusing the refresh token (invalid_grant with 70008, 50173, …) is what `login` cures.
       failure = error.temporary ? error : new TokenError(`${error.reason}: ${login}`, false, error.detail, error.aadsts);
     } else {
-      failure = new TokenError('token service unavailable, try again later', true, String(error));
+      // The store's folder not writable, a full disk: the stored sign-in is still the old one.
+      const code = (error as NodeJS.ErrnoException).code;
+      failure = new TokenError(code ? 'the sign-in store cannot be written, try again later' : 'internal error, try again later', true, code ? `${(error as Error).message} (in ${this.#store.dir})` : String(error));
     }
     const missing = error instanceof SignInStoreError && error.failure.kind === 'missing';
     this.#setStatus({ state: failure.temporary ? 'unavailable' : missing ? 'missing' : 'invalid', cause: failure.reason });
