@@ -15,6 +15,8 @@ export function createDelegatedSignIns(config: ProxyConfig, log: Logger, metrics
   const store = new SignInStore(config.tokenStore.dir);
   const options = { ...tokenOptions(config, log, metrics), ...(config.tokenStore.key ? { storeKey: config.tokenStore.key } : {}) };
   const signIns = new Map<string, DelegatedSignIn>();
+  // Accounts a reload removed drop out of the metric; the others publish again below.
+  metrics?.delegatedSignInValid.clear();
   for (const [name, account] of config.accounts) {
     if (account.auth !== 'delegated') continue;
     const app = config.apps.get(account.app)!;

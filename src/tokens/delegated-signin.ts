@@ -70,6 +70,7 @@ export class DelegatedSignIn {
   /** A reload with the same app and store: the account's new settings (a new passwordHash, say). */
   update(account: AccountConfig): void {
     this.#account = account;
+    this.#publish();
   }
 
   /** Whether renewals can happen without a client's password (tokenStore.key set). */

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { curl, python } from '../helpers/stack.js';
+import { cliAsync } from '../helpers/cli.js';
 import { ACCOUNT, delegatedSetup, UPN, userCodeIn, type DelegatedSetup } from '../helpers/delegated.js';
 import { PASSWORD, sampleMessage } from '../helpers/stack.js';
 
@@ -34,6 +35,10 @@ describe('delegated sign-in, end to end', () => {
     expect(statSync(join(store, file!)).mode & 0o777).toBe(0o600);
     expect(readFileSync(join(store, file!), 'utf8')).not.toMatch(/ada@|eyJ|refresh/i);
 
+    // Without the store key the doctor cannot open the sign-in; that is no failure.
+    const doctor = await cliAsync(['doctor', '--config', s.configFile, '--json']);
+    expect(JSON.parse(doctor.stdout).findings.find((f: any) => f.check === `sign-in ${ACCOUNT}`)).toMatchObject({ ok: true, summary: expect.stringMatching(/^a sign-in is stored, last renewed 20/) });
+    expect(doctor.status).toBe(0);
     s.sandbox.addMailbox('bob@contoso.test');
     const stack = await s.startProxy();
     try {
