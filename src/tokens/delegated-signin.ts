@@ -7,6 +7,7 @@ import { TokenError } from './errors.js';
 import type { AccessToken } from './msal-source.js';
 import { createNetworkClient, type TokenNetworkClient } from './network-client.js';
 import { redeemRefreshToken } from './refresh-grant.js';
+import { withDeadline } from './provider.js';
 import { LOG_HINTS } from './setup-advice.js';
 import { SignInStore, SignInStoreError, type SignIn } from './signin-store.js';
 import type { Opener } from './sealed-file.js';
@@ -78,7 +79,12 @@ export class DelegatedSignIn {
     return this.#options.storeKey !== undefined;
   }
 
+  /** A `login` since the last failure shows here (and in the metric) before any client logs in. */
   status(): SignInStatus {
+    if (this.#status.state === 'missing' || this.#status.state === 'invalid') {
+      const onDisk = this.#statusOnDisk();
+      if (onDisk.state === 'stored') this.#setStatus(onDisk);
+    }
     return this.#status;
   }
 
@@ -137,7 +143,7 @@ export class DelegatedSignIn {
         clientId: signIn.clientId,
         scopes: delegatedScopes(this.#app, this.#account.protocols),
         refreshToken: signIn.refreshToken,
-      }), this.#options.requestTimeoutMs);
+      }), this.#options.requestTimeoutMs, new URL(signIn.authority).host);
       const renewed: SignIn = { ...signIn, refreshToken: result.refreshToken ?? signIn.refreshToken, scopes: result.scopes || signIn.scopes };
       // Stored before use: a crash after this point must not leave only a refresh token Entra has replaced.
       await this.#store.write(this.#account.username, renewed, opener);
@@ -236,12 +242,4 @@ export class DelegatedSignIn {
     const valid = this.#status.state === 'stored' || this.#status.state === 'valid' || this.#status.state === 'unavailable';
     this.#options.metrics?.delegatedSignInValid.set({ account: this.#account.username }, valid ? 1 : 0);
   }
-}
-
-function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TokenError('token service did not answer in time', true, `no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }

@@ -102,7 +102,7 @@ export class TokenProvider {
 }
 
 /** Worded like the network client's own timeout, which may fire first: one cause, one wording. */
-function withDeadline<T>(promise: Promise<T>, ms: number, host: string): Promise<T> {
+export function withDeadline<T>(promise: Promise<T>, ms: number, host: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new TokenError('token service did not answer in time', true, `no answer from ${host} within ${ms} ms`)), ms);

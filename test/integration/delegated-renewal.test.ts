@@ -102,20 +102,25 @@ describe('renewing a delegated sign-in', () => {
     }
   });
 
-  it('without tokenStore.key, a failed renewal is noted in the clear: accounts and doctor say why without the password', async () => {
+  it('without tokenStore.key, a failed renewal is noted in the clear: accounts and doctor say why without the password, until the next login', async () => {
     const s = await signedIn();
     s.user.failure = 'revoked';
     const stack = await s.startProxy();
     try {
       expect((await python(stack, { client: 'imap', user: ACCOUNT, password: PASSWORD })).loginError).toMatch(/AADSTS50173/);
+      s.user.failure = undefined;
+      const accounts = await cliAsync(['accounts', '--config', s.configFile, '--json']);
+      expect(JSON.parse(accounts.stdout)[0].signIn).toMatchObject({ state: 'stored', lastFailure: expect.stringMatching(/AADSTS50173.*login me/) });
+      const doctor = await cliAsync(['doctor', '--config', s.configFile, '--json']);
+      expect(JSON.parse(doctor.stdout).findings.find((f: any) => f.check === `sign-in ${ACCOUNT}`)).toMatchObject({ ok: false, summary: expect.stringContaining('AADSTS50173') });
+      // A new `login` while the proxy runs: its status and metric follow before any client logs in.
+      expect((await s.login([], { approve: (shown) => s.sandbox.approveDeviceCode(userCodeIn(shown), UPN) })).status).toBe(0);
+      expect(stack.proxy.context().signIns.get(ACCOUNT)!.status().state).toBe('stored');
+      expect(await stack.proxy.metrics.delegatedSignInValid.value({ account: ACCOUNT })).toBe(1);
     } finally {
       s.user.failure = undefined;
       await stack.close();
     }
-    const accounts = await cliAsync(['accounts', '--config', s.configFile, '--json']);
-    expect(JSON.parse(accounts.stdout)[0].signIn).toMatchObject({ state: 'stored', lastFailure: expect.stringMatching(/AADSTS50173.*login me/) });
-    const doctor = await cliAsync(['doctor', '--config', s.configFile, '--json']);
-    expect(JSON.parse(doctor.stdout).findings.find((f: any) => f.check === `sign-in ${ACCOUNT}`)).toMatchObject({ ok: false, summary: expect.stringContaining('AADSTS50173') });
   });
 
   it('a new local password (new passwordHash, reload): the next login with it re-encrypts the sign-in; after a restart only the new password opens it', async () => {
