@@ -17,8 +17,14 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 # Read at run time: the config's shape and defaults.
 COPY config.schema.json ./
+# Delegated accounts' sign-ins: tokenStore.dir's default is /var/lib/o365-mail-proxy, a volume
+# (mount one that outlives the container, writable by the uid the container runs as).
+ENV XDG_STATE_HOME=/var/lib
+RUN mkdir -p /var/lib/o365-mail-proxy && chown node:node /var/lib/o365-mail-proxy && chmod 0700 /var/lib/o365-mail-proxy
+VOLUME ["/var/lib/o365-mail-proxy"]
 # The "node" user of the base image (uid 1000, group 1000); nothing in the image is writable by
-# it, and it reads nothing but what is mounted, so any other uid works too (docker run --user).
+# it but the sign-in volume, and it reads nothing but what is mounted, so any other uid works
+# too (docker run --user; then mount a sign-in folder that uid owns).
 USER node
 # Listeners in a container must bind 0.0.0.0 with TLS, or set allowPlaintextOnNetwork (sidecars
 # share the pod's loopback and can stay on 127.0.0.1). The admin port serves the probes.

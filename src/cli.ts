@@ -32,6 +32,15 @@ async function main(argv: string[]): Promise<void> {
       const { accountsCommand } = await import('./cli/accounts.js');
       return accountsCommand(configPath, flag(values, 'json'));
     }
+    case 'login': {
+      const { loginCommand } = await import('./cli/login.js');
+      process.exitCode = await loginCommand(configPath, line.argument!, flag(values, 'browser'));
+      return;
+    }
+    case 'logout': {
+      const { logoutCommand } = await import('./cli/login.js');
+      return logoutCommand(configPath, line.argument!);
+    }
     case 'test-login': {
       const { testLoginCommand } = await import('./cli/test-login.js');
       process.exitCode = await testLoginCommand(configPath, line.argument!, loginFilter(values));

@@ -7,6 +7,8 @@ import { PasswordCheckQueue } from './password-check-queue.js';
 import type { ProxyConfig } from '../config/types.js';
 import { tokenOptions } from '../tokens/options.js';
 import { createTokenProviders, type TokenProvider } from '../tokens/provider.js';
+import { createDelegatedSignIns } from '../tokens/delegated-registry.js';
+import type { DelegatedSignIn } from '../tokens/delegated-signin.js';
 import { UpstreamConnector } from '../upstream/connector.js';
 import { connectorOptions } from '../upstream/options.js';
 import { MailboxGate, type GateLimits } from '../upstream/mailbox-gate.js';
@@ -18,6 +20,8 @@ export interface ProxyContext {
   /** Starts empty on a reload: fixing a password and reloading also lifts its lockouts. */
   failedLogins: FailedLoginLimiter;
   tokens: ReadonlyMap<string, TokenProvider>;
+  /** Delegated accounts' sign-ins, by lower-cased username; carried over a reload where unchanged. */
+  signIns: ReadonlyMap<string, DelegatedSignIn>;
   connector: UpstreamConnector;
   /**
    * Upstream sessions per mailbox and Exchange's backoffs. Carried over on a reload (with the
@@ -43,6 +47,7 @@ export function createProxyContext(config: ProxyConfig, log: Logger, metrics: Me
     accounts: new AccountDirectory(config.accounts, passwordChecks(config)),
     failedLogins: new FailedLoginLimiter(config.clients.maxFailedLogins, config.clients.failedLoginWindowMs),
     tokens: createTokenProviders(config.apps, tokenOptions(config, log, metrics)),
+    signIns: createDelegatedSignIns(config, log, metrics, previous?.signIns),
     connector: new UpstreamConnector(connectorOptions(config, metrics)),
     mailboxGate,
     descriptors: previous?.descriptors ?? new DescriptorReserve(),

@@ -9,6 +9,7 @@ import type { BasicCredentials } from './sasl/index.js';
 import { REQUIRED_ROLE } from '../tokens/claims.js';
 import { LOG_HINTS } from '../tokens/setup-advice.js';
 import { TokenError } from '../tokens/errors.js';
+import type { Secret } from '../config/secret.js';
 import type { AccessToken } from '../tokens/provider.js';
 import { UpstreamError, type UpstreamFailureKind } from '../outbound/errors.js';
 import type { Closable } from '../upstream/mailbox-gate.js';
@@ -83,7 +84,8 @@ export async function login<U extends Upstream>(ctx: ProxyContext, attempt: Logi
     try {
       // A login may hold one descriptor more than the two its session keeps (open-files budget).
       const giveBack = await takeLoginDescriptor(ctx, attempt.signal);
-      upstream = await openWithRetry(ctx, account, protocol, userLog, openUpstream).finally(giveBack);
+      const tokens = tokenSource(ctx, account, attempt.credentials.password);
+      upstream = await openWithRetry(ctx, account, protocol, userLog, openUpstream, tokens).finally(giveBack);
     } catch (error) {
       slot.release();
       throw error;
@@ -172,11 +174,27 @@ async function takeLoginDescriptor(ctx: ProxyContext, signal: AbortSignal | unde
   }
 }
 
+/** Where an account's access token comes from; `rejected`: the token Exchange refused, to be replaced. */
+type AccountTokens = (rejected?: Secret) => Promise<AccessToken>;
+
+/**
+ * The app's client-credentials token, or the account's own sign-in (auth "delegated"). Without
+ * tokenStore.key a sign-in can only be opened with the password the client just gave, which is
+ * why it travels this far.
+ */
+function tokenSource(ctx: ProxyContext, account: AccountConfig, password: Secret): AccountTokens {
+  if (account.auth === 'delegated') {
+    const signIn = ctx.signIns.get(account.username.toLowerCase())!;
+    return (rejected) => signIn.getToken(password, rejected);
+  }
+  const provider = ctx.tokens.get(account.app)!;
+  return (rejected) => provider.getToken(rejected);
+}
+
 /** Token, then the upstream login; once more with a fresh token when Exchange refused the first. */
-async function openWithRetry<U extends Upstream>(ctx: ProxyContext, account: AccountConfig, protocol: Protocol, log: Logger, openUpstream: UpstreamLogin<U>): Promise<U> {
-  const tokens = ctx.tokens.get(account.app)!;
-  let token = await tokens.getToken();
-  warnAboutMissingRole(token, protocol, log);
+async function openWithRetry<U extends Upstream>(ctx: ProxyContext, account: AccountConfig, protocol: Protocol, log: Logger, openUpstream: UpstreamLogin<U>, tokens: AccountTokens): Promise<U> {
+  let token = await tokens();
+  if (account.auth === 'app') warnAboutMissingRole(token, protocol, log);
   const open = async (withToken: AccessToken) => {
     const opening = Date.now();
     // A throttling answer is never retried: that would be hammering what asked for a pause.
@@ -191,7 +209,7 @@ async function openWithRetry<U extends Upstream>(ctx: ProxyContext, account: Acc
   } catch (error) {
     if (!(error instanceof UpstreamError && error.kind === 'rejected')) throw error;
     log.warn({ event: 'upstream.token-rejected', cause: error.message, serverReply: error.serverReply }, 'upstream refused the token; retrying once with a fresh one');
-    token = await tokens.getToken(token.token);
+    token = await tokens(token.token);
     return open(token);
   }
 }
@@ -211,7 +229,7 @@ function failure(error: unknown, label: string, account: AccountConfig, protocol
   }
   if (error instanceof UpstreamError) {
     const hint = error.kind === 'rejected'
-      ? LOG_HINTS.tokenRejected(protocol, account.mailbox)
+      ? account.auth === 'delegated' ? LOG_HINTS.delegatedTokenRejected(protocol, account.mailbox) : LOG_HINTS.tokenRejected(protocol, account.mailbox)
       : error.kind === 'not-connected'
         ? LOG_HINTS.noMailboxAccess(account.mailbox)
         : undefined;

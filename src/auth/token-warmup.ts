@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { ProxyContext } from './context.js';
 import { warnAboutMissingRole } from './login.js';
+import { keepSignInsFresh } from './signin-renewal.js';
 
 export interface Backoff {
   firstMs: number;
@@ -26,8 +27,9 @@ export interface TokenWarmup {
 export function keepTokensWarm(ctx: ProxyContext, log: Logger, backoff: Backoff = TOKEN_RETRY): TokenWarmup {
   const timers = new Set<NodeJS.Timeout>();
   let stopped = false;
+  const signIns = keepSignInsFresh(ctx, log, backoff);
   for (const [name, provider] of ctx.tokens) {
-    const protocols = new Set([...ctx.config.accounts.values()].filter((a) => a.app === name).flatMap((a) => a.protocols));
+    const protocols = new Set([...ctx.config.accounts.values()].filter((a) => a.app === name && a.auth === 'app').flatMap((a) => a.protocols));
     if (protocols.size === 0) continue;
     const appLog = log.child({ app: name });
     const attempt = async (delayMs: number): Promise<void> => {
@@ -51,6 +53,7 @@ export function keepTokensWarm(ctx: ProxyContext, log: Logger, backoff: Backoff 
   return {
     stop() {
       stopped = true;
+      signIns.stop();
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
     },

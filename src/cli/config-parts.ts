@@ -4,12 +4,15 @@ import { checkAccounts } from '../config/accounts.js';
 import { checkListeners } from '../config/listeners.js';
 import { ConfigError } from '../config/validate.js';
 import { checkShape } from '../config/shape.js';
+import { tokenStoreDirOf } from '../config/token-store.js';
 import { asObject, Validator } from '../config/validator.js';
 import type { AccountConfig, ListenerConfig } from '../config/types.js';
 
 export interface AccountsAndListeners {
   accounts: ReadonlyMap<string, AccountConfig>;
   listeners: readonly ListenerConfig[];
+  /** tokenStore.dir, where delegated accounts' sign-ins are. */
+  tokenStoreDir: string;
   /** The local certificate (PEM) the listeners should serve, when it can be read. */
   localCertificate?: string;
 }
@@ -34,7 +37,7 @@ export function readAccountsAndListeners(configPath: string): AccountsAndListene
   const taken = new Set(shapeProblems.map((p) => p.key));
   const problems = [...shapeProblems, ...v.problems.filter((p) => !taken.has(p.key))];
   if (problems.length > 0) throw new ConfigError(problems, full);
-  return { accounts, listeners, ...localCertificate(root.tls, dirname(full)) };
+  return { accounts, listeners, tokenStoreDir: tokenStoreDirOf(root.tokenStore, dirname(full)), ...localCertificate(root.tls, dirname(full)) };
 }
 
 function localCertificate(value: unknown, baseDir: string): { localCertificate?: string } {

@@ -43,11 +43,35 @@ otherwise. For CI pipelines, and before a reload. Ports another program holds sh
 `,
   accounts: `Usage: o365-mail-proxy accounts [--config FILE] [--json]
 
-Lists the local accounts: username, mailbox, app registration and allowed protocols. Reads
-only the accounts and the listeners, so it works in a shell that lacks the service's secrets.
+Lists the local accounts: username, mailbox, app registration, allowed protocols, auth mode and,
+for delegated accounts, whether a sign-in is stored and when it was last renewed. Reads only the
+accounts, the listeners and tokenStore.dir, so it works in a shell that lacks the service's secrets.
 
   -c, --config FILE  config file (default: config.json)
       --json         the same as a JSON array
+`,
+  login: `Usage: o365-mail-proxy login <account> [--browser] [--config FILE]
+
+For an account with "auth": "delegated": the person who owns its mailbox signs in once, and the
+refresh token is stored in tokenStore.dir, encrypted, for the proxy to renew. By default with a
+device code: it prints the address and the code exactly as Entra ID gives them, to enter in any
+browser, on any device; it waits, then shows who signed in and the permissions granted.
+A sign-in by a user who is not the account's mailbox is refused, unless that user can open it
+(a shared mailbox: then it says so). Without tokenStore.key it first asks for the account's
+local password (without echo, or the first line of stdin), which encrypts the sign-in.
+
+  -c, --config FILE  config file (default: config.json)
+      --browser      sign in with a browser on this computer instead (authorization code with
+                     PKCE; the answer comes back to a listener on 127.0.0.1 at a free port).
+                     It prints the address to open, and opens a browser where there is a desktop.
+`,
+  logout: `Usage: o365-mail-proxy logout <account> [--config FILE]
+
+Removes the stored sign-in of a delegated account. The proxy then refuses the account's logins
+with a message that names "o365-mail-proxy login <account>". The refresh token itself stays valid
+at Entra ID until it expires: to end it there, revoke the user's sessions.
+
+  -c, --config FILE  config file (default: config.json)
 `,
   'test-login': `Usage: o365-mail-proxy test-login <account> [--protocol imap|pop3|smtp] [--port N] [--config FILE]
 

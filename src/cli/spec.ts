@@ -45,8 +45,18 @@ export const COMMANDS = {
     options: { config, json },
   },
   accounts: {
-    summary: 'list the local accounts with their mailbox, app and protocols',
+    summary: 'list the local accounts with their mailbox, app, protocols and sign-in',
     options: { config, json },
+  },
+  login: {
+    summary: 'sign in as the person whose mailbox a delegated account opens, and store the sign-in',
+    options: { config, browser: { type: 'boolean' } },
+    argument: { name: 'account', required: true },
+  },
+  logout: {
+    summary: 'remove the stored sign-in of a delegated account',
+    options: { config },
+    argument: { name: 'account', required: true },
   },
   'test-login': {
     summary: 'log in through the running proxy as an account, step by step',

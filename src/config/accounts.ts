@@ -1,5 +1,5 @@
 import { isPasswordHash } from './password-hash.js';
-import type { AccountConfig, Protocol } from './types.js';
+import type { AccountAuth, AccountConfig, Protocol } from './types.js';
 import { asObject, type JsonObject, type Validator } from './validator.js';
 
 /**
@@ -43,6 +43,23 @@ function checkAccount(v: Validator, key: string, username: string, raw: JsonObje
     v.problem(`${key}.app`, `"${app}" is not defined under "apps" (defined: ${appNames.join(', ') || 'none'})`, 'use one of the names under "apps"');
   }
   if (!passwordHash || !mailbox || !app) return undefined;
-  // The schema checked the list and filled in its default (all three).
-  return { username, passwordHash, mailbox, app, protocols: raw.protocols as Protocol[] };
+  // The schema checked the list and auth, and filled in their defaults (all three; "app").
+  return { username, passwordHash, mailbox, app, protocols: raw.protocols as Protocol[], auth: (raw.auth ?? 'app') as AccountAuth };
+}
+
+/**
+ * Per app name, the accounts that get app-only tokens through it, read before the apps are
+ * checked. An app no account uses delegated is listed too (with no users): unused, it is still
+ * checked as a confidential client.
+ */
+export function appOnlyUsers(value: unknown, appNames: readonly string[]): Map<string, string[]> {
+  const accounts = Object.entries(asObject(value) ?? {}).map(([username, raw]) => ({ username, app: asObject(raw)?.app, auth: asObject(raw)?.auth }));
+  const users = new Map<string, string[]>();
+  for (const app of appNames) {
+    const using = accounts.filter((a) => a.app === app);
+    if (!using.some((a) => a.auth === 'delegated')) users.set(app, []);
+    const appOnly = using.filter((a) => a.auth !== 'delegated').map((a) => a.username);
+    if (appOnly.length > 0) users.set(app, appOnly);
+  }
+  return users;
 }

@@ -11,24 +11,29 @@ const DOMAIN = /^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-
 const PLACEHOLDER_GUID = /^([0-9a-f])\1{7}-\1{4}-\1{4}-\1{4}-\1{12}$/i;
 const PLACEHOLDER = 'is the placeholder from config.example.json';
 
-/** The app registrations, their credentials read and checked, their endpoints from the cloud. */
-export function checkApps(v: Validator, value: unknown, cloud: CloudDefaults): Map<string, AppConfig> {
+/**
+ * The app registrations, their credentials read and checked, their endpoints from the cloud.
+ * `appOnlyUsers`: per app, the accounts with auth "app" that use it (none for an unused app). An
+ * app missing from it is used by delegated accounts alone: a public client, which needs no
+ * credential (a person signs in for each account) and may use a multi-tenant authority.
+ */
+export function checkApps(v: Validator, value: unknown, cloud: CloudDefaults, appOnlyUsers: ReadonlyMap<string, string[]>): Map<string, AppConfig> {
   const apps = new Map<string, AppConfig>();
   for (const [name, raw] of Object.entries(asObject(value) ?? {})) {
-    const app = checkApp(v, name, asObject(raw), cloud);
+    const app = checkApp(v, name, asObject(raw), cloud, appOnlyUsers.get(name));
     if (app) apps.set(name, app);
   }
   return apps;
 }
 
-function checkApp(v: Validator, name: string, raw: JsonObject | undefined, cloud: CloudDefaults): AppConfig | undefined {
+function checkApp(v: Validator, name: string, raw: JsonObject | undefined, cloud: CloudDefaults, appOnlyUsers: string[] | undefined): AppConfig | undefined {
   if (!raw) return undefined;
   const key = `apps.${name}`;
-  const tenantId = checkTenantId(v, `${key}.tenantId`, v.text(raw.tenantId, `${key}.tenantId`));
+  const tenantId = checkTenantId(v, `${key}.tenantId`, v.text(raw.tenantId, `${key}.tenantId`), appOnlyUsers !== undefined);
   const clientId = v.text(raw.clientId, `${key}.clientId`);
   if (clientId && PLACEHOLDER_GUID.test(clientId)) v.problem(`${key}.clientId`, PLACEHOLDER, 'replace the placeholder with your Application (client) ID, from the app registration\'s Overview page');
   else if (clientId && !GUID.test(clientId)) v.problem(`${key}.clientId`, `"${clientId}" is not a GUID`, 'copy the Application (client) ID, a GUID like 3f2a9c4e-8b1d-4e7f-a6c5-0d9e8f7a6b5c, from the app registration\'s Overview page');
-  const credential = checkCredential(v, key, raw);
+  const credential = checkCredential(v, key, raw, appOnlyUsers);
   // The cloud's endpoints are the defaults, which is why the schema cannot hold them.
   const authorityHost = v.httpsUrl(raw.authorityHost ?? cloud.authorityHost, `${key}.authorityHost`);
   const scope = v.text(raw.scope ?? cloud.scope, `${key}.scope`);
@@ -41,8 +46,10 @@ function checkApp(v: Validator, name: string, raw: JsonObject | undefined, cloud
  * A tenant ID is a GUID or one of the tenant's domains; anything else fails only at the first
  * token request, as AADSTS900023 or 90002. Returned only when usable.
  */
-function checkTenantId(v: Validator, key: string, tenantId: string | undefined): string | undefined {
+function checkTenantId(v: Validator, key: string, tenantId: string | undefined, clientCredentials: boolean): string | undefined {
   if (tenantId === undefined) return undefined;
+  // A person's sign-in may go through a multi-tenant authority (consumers: personal Microsoft accounts).
+  if (!clientCredentials && MULTI_TENANT.includes(tenantId.toLowerCase())) return tenantId.toLowerCase();
   const wrong = tenantIdProblem(tenantId);
   if (wrong === undefined) return tenantId;
   v.problem(key, wrong, wrong === PLACEHOLDER
@@ -51,8 +58,10 @@ function checkTenantId(v: Validator, key: string, tenantId: string | undefined):
   return undefined;
 }
 
+const MULTI_TENANT = ['common', 'organizations', 'consumers'];
+
 function tenantIdProblem(tenantId: string): string | undefined {
-  if (['common', 'organizations', 'consumers'].includes(tenantId.toLowerCase())) return `"${tenantId}" does not work with the client-credentials flow`;
+  if (MULTI_TENANT.includes(tenantId.toLowerCase())) return `"${tenantId}" does not work with the client-credentials flow`;
   if (PLACEHOLDER_GUID.test(tenantId)) return PLACEHOLDER;
   if (GUID.test(tenantId) || DOMAIN.test(tenantId)) return undefined;
   // Hex digits and dashes only: a GUID with a digit lost or added in copying.
@@ -62,11 +71,20 @@ function tenantIdProblem(tenantId: string): string | undefined {
   return `"${tenantId}" is neither a GUID nor a domain name`;
 }
 
-/** Having exactly one of clientSecret and certificate is the schema's to check. */
-function checkCredential(v: Validator, key: string, raw: JsonObject): AppCredential | undefined {
+/** One of clientSecret and certificate; neither only for a public client (no account with auth "app" uses it). */
+function checkCredential(v: Validator, key: string, raw: JsonObject, appOnlyUsers: string[] | undefined): AppCredential | undefined {
   const certificate = asObject(raw.certificate);
-  if (certificate && raw.clientSecret !== undefined) return undefined;
+  if (certificate && raw.clientSecret !== undefined) {
+    v.problem(key, 'has both clientSecret and certificate', 'keep one of them');
+    return undefined;
+  }
   if (certificate) return checkCertificateCredential(v, `${key}.certificate`, certificate);
+  if (raw.clientSecret === undefined) {
+    if (appOnlyUsers === undefined) return { kind: 'none' };
+    const users = appOnlyUsers.length > 0 ? `, which ${appOnlyUsers.map((u) => `accounts.${u}`).join(', ')} (auth "app") need` : '';
+    v.problem(key, `has neither clientSecret nor certificate${users}`, 'add one of them: "clientSecret": "${env:CONTOSO_CLIENT_SECRET}" or "certificate": {"keyFile": "app.key", "certFile": "app.crt"}; or set "auth": "delegated" on those accounts');
+    return undefined;
+  }
   const secret = v.text(raw.clientSecret, `${key}.clientSecret`);
   if (secret === undefined) return undefined;
   if (GUID.test(secret)) {

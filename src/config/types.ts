@@ -16,7 +16,9 @@ export interface HostPort {
 
 export type AppCredential =
   | { kind: 'secret'; clientSecret: Secret }
-  | { kind: 'certificate'; privateKey: Secret; certificatePem: string; thumbprintSha256: string };
+  | { kind: 'certificate'; privateKey: Secret; certificatePem: string; thumbprintSha256: string }
+  /** A public client: only delegated accounts use it, and a person signs in for each. */
+  | { kind: 'none' };
 
 /** An Entra ID app registration the proxy gets tokens for. */
 export interface AppConfig {
@@ -37,6 +39,19 @@ export interface AccountConfig {
   mailbox: string;
   app: string;
   protocols: readonly Protocol[];
+  /** app: client-credentials tokens; delegated: a person's stored sign-in (o365-mail-proxy login). */
+  auth: AccountAuth;
+}
+
+export const ACCOUNT_AUTH = ['app', 'delegated'] as const;
+export type AccountAuth = (typeof ACCOUNT_AUTH)[number];
+
+/** Where delegated accounts' sign-ins are kept. */
+export interface TokenStoreConfig {
+  /** Absolute path of the folder. */
+  dir: string;
+  /** 32 bytes; without it each account's file is encrypted under a key derived from its local password. */
+  key?: Secret;
 }
 
 export interface ListenerConfig {
@@ -92,6 +107,7 @@ export interface ProxyConfig {
     /** Renew a cached token when less than this is left, so new sessions do not die of expiry. */
     minRemainingSeconds: number;
   };
+  tokenStore: TokenStoreConfig;
   clients: {
     /**
      * How long a client may stay silent while the proxy itself speaks the protocol to it:

@@ -3,7 +3,8 @@ import { CLOUDS, type CloudName } from './clouds.js';
 import { ConfigError, type ConfigProblem } from './problems.js';
 import { checkShape } from './shape.js';
 import { checkApps } from './apps.js';
-import { checkAccounts } from './accounts.js';
+import { appOnlyUsers, checkAccounts } from './accounts.js';
+import { checkTokenStore } from './token-store.js';
 import { checkAdminPort, checkListeners } from './listeners.js';
 import { checkUpstream } from './upstream.js';
 import { Validator, asObject, type JsonObject } from './validator.js';
@@ -19,17 +20,17 @@ export function validateConfig(raw: unknown, baseDir: string, source = 'config')
   const data = structuredClone(raw);
   const shapeProblems = checkShape(data);
   const v = new Validator(baseDir);
-  const config = checkContents(v, asObject(data) ?? {});
+  const config = checkContents(v, asObject(data) ?? {}, baseDir);
   const problems = [...shapeProblems, ...withoutKeysOf(v.problems, shapeProblems)];
   if (problems.length > 0) throw new ConfigError(problems, source);
   return config as ProxyConfig;
 }
 
 /** Only valid as a whole when no problem was found; parts of a broken config may be missing. */
-function checkContents(v: Validator, root: JsonObject): Partial<ProxyConfig> {
+function checkContents(v: Validator, root: JsonObject, baseDir: string): Partial<ProxyConfig> {
   // A cloud the schema refused still needs endpoints for the checks that follow.
   const cloud = CLOUDS[Object.hasOwn(CLOUDS, String(root.cloud)) ? (root.cloud as CloudName) : 'commercial'];
-  const apps = checkApps(v, root.apps, cloud);
+  const apps = checkApps(v, root.apps, cloud, appOnlyUsers(root.accounts, Object.keys(asObject(root.apps) ?? {})));
   const accounts = checkAccounts(v, root.accounts, Object.keys(asObject(root.apps) ?? {}));
   const listeners = checkListeners(v, root.listeners);
   const tls = checkLocalTls(v, root.tls, listeners.some((l) => l.tls !== 'none'));
@@ -44,6 +45,7 @@ function checkContents(v: Validator, root: JsonObject): Partial<ProxyConfig> {
     ...(upstream ? { upstream } : {}),
     // The schema checked these sections and filled in every default.
     tokens: root.tokens as ProxyConfig['tokens'],
+    tokenStore: checkTokenStore(v, root.tokenStore, baseDir),
     clients: root.clients as ProxyConfig['clients'],
     log: root.log as ProxyConfig['log'],
     ...(admin ? { admin } : {}),

@@ -15,20 +15,11 @@ import { UpstreamError } from '../outbound/errors.js';
 import { loginImap } from '../upstream/imap-login.js';
 import { loginPop3 } from '../upstream/pop3-login.js';
 import { SmtpUpstream } from '../upstream/smtp-client.js';
+import { signInChecks } from './signin-check.js';
+import type { Finding } from './finding.js';
 import { aadstsAdvice, enableSmtpAuth, grantMailbox, registerServicePrincipal, roleFix } from '../tokens/setup-advice.js';
 
-/** One line of the checklist. */
-export interface Finding {
-  /** e.g. "config", "token contoso", "roles contoso", "login talend imap". */
-  check: string;
-  ok: boolean;
-  summary: string;
-  details?: string[];
-  /** What to do, step by step (portal paths, PowerShell). */
-  fix?: string[];
-  /** Not run, and why: a check it depends on failed. Such a finding is not ok, but not a failure of its own. */
-  skipped?: string;
-}
+export type { Finding } from './finding.js';
 
 export interface DoctorOptions {
   configPath: string;
@@ -66,8 +57,11 @@ export async function runDoctor(options: DoctorOptions): Promise<Finding[]> {
   const quiet = createLogger({ level: 'silent', format: 'json', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
   const connector = new UpstreamConnector(connectorOptions(config));
 
+  for (const account of accounts.filter((a) => a.auth === 'delegated')) {
+    findings.push(...await signInChecks(config, account, protocolsOf(account), connector, quiet));
+  }
   for (const app of config.apps.values()) {
-    const users = accounts.filter((a) => a.app === app.name);
+    const users = accounts.filter((a) => a.app === app.name && a.auth === 'app');
     if (users.length === 0) continue;
     const provider = new TokenProvider(app, tokenOptions(config, quiet));
     const token = await tokenCheck(provider, app, findings);

@@ -8,8 +8,9 @@ const READY_TIMEOUT_MS = 10_000;
 /**
  * The optional admin HTTP listener, for service managers and Kubernetes probes:
  *   GET /healthz  200 while the process runs
- *   GET /readyz   200 when the listeners are bound and every app registration gets a token
- *                 (cached tokens count), else 503 with the reasons as JSON
+ *   GET /readyz   200 when the listeners are bound, every app registration gets a token
+ *                 (cached tokens count) and every delegated account's sign-in works, else
+ *                 503 with the reasons as JSON
  *   GET /metrics  Prometheus text format
  * It serves nothing secret and accepts nothing but GET.
  */
@@ -28,7 +29,7 @@ export function startAdminServer(proxy: RunningProxy, address: HostPort, log: Lo
       return;
     }
     if (path === '/readyz') {
-      void readiness(proxy, stopping).then(({ ready, apps }) => send(ready ? 200 : 503, 'application/json', `${JSON.stringify({ ready, apps })}\n`));
+      void readiness(proxy, stopping).then((state) => send(state.ready ? 200 : 503, 'application/json', `${JSON.stringify(state)}\n`));
       return;
     }
     send(404, 'text/plain', 'not found\n');
@@ -46,15 +47,31 @@ export function startAdminServer(proxy: RunningProxy, address: HostPort, log: Lo
   });
 }
 
-async function readiness(proxy: RunningProxy, stopping: boolean): Promise<{ ready: boolean; apps: Record<string, string> }> {
+async function readiness(proxy: RunningProxy, stopping: boolean): Promise<{ ready: boolean; apps: Record<string, string>; signIns?: Record<string, string> }> {
   const apps: Record<string, string> = {};
-  await Promise.all([...proxy.context().tokens].map(async ([name, provider]) => {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<string>((resolve) => {
-      timer = setTimeout(() => resolve('token request timed out'), READY_TIMEOUT_MS);
-    });
-    apps[name] = await Promise.race([provider.getToken().then(() => 'ok', (error: Error) => error.message), timeout]);
-    clearTimeout(timer);
+  const context = proxy.context();
+  await Promise.all([...context.tokens].map(async ([name, provider]) => {
+    apps[name] = await withinReadyTimeout(provider.getToken());
   }));
-  return { ready: !stopping && Object.values(apps).every((state) => state === 'ok'), apps };
+  const signIns: Record<string, string> = {};
+  await Promise.all([...context.signIns.values()].map(async (signIn) => {
+    // With tokenStore.key the sign-in is tried like an app's token; without it only a client's
+    // password opens it, so what the last renewal found is the answer.
+    const status = signIn.status();
+    signIns[signIn.account.username] = signIn.renewsInBackground
+      ? await withinReadyTimeout(signIn.getToken())
+      : 'cause' in status ? status.cause : 'ok';
+  }));
+  const ready = !stopping && [...Object.values(apps), ...Object.values(signIns)].every((state) => state === 'ok');
+  return { ready, apps, ...(context.signIns.size > 0 ? { signIns } : {}) };
+}
+
+async function withinReadyTimeout(token: Promise<unknown>): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve('token request timed out'), READY_TIMEOUT_MS);
+  });
+  const state = await Promise.race([token.then(() => 'ok', (error: Error) => error.message), timeout]);
+  clearTimeout(timer);
+  return state;
 }

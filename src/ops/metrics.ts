@@ -102,6 +102,7 @@ export class Metrics {
   readonly upstreamRefusals = new CounterFamily(this.#registry, 'o365p_upstream_session_refusals_total', 'Logins answered "try later" without reaching Exchange, by reason (busy: no free session in time; throttled: backoff longer than the wait).', ['protocol', 'reason']);
   readonly upstreamThrottled = new CounterFamily(this.#registry, 'o365p_upstream_throttled_total', 'Throttling answers from Exchange.', ['protocol']);
   readonly connectionsRefused = new CounterFamily(this.#registry, 'o365p_connections_refused_total', 'Client connections turned away, by protocol and reason (max-connections, max-connections-per-address, open-files, proxy-header).', ['protocol', 'reason']);
+  readonly delegatedSignInValid = new GaugeFamily(this.#registry, 'o365p_delegated_signin_valid', 'Whether a delegated account\'s stored sign-in works (1) or needs "o365-mail-proxy login <account>" (0).', ['account']);
   readonly outOfDescriptors = new CounterFamily(this.#registry, 'o365p_open_files_exhausted_total', 'Times the process ran out of file descriptors (EMFILE/ENFILE), by where: accept, upstream.', ['where']);
 
   /** The Content-Type of render()'s output (Prometheus text format 0.0.4). */

@@ -7,6 +7,7 @@ import { createSecureContext } from 'node:tls';
 import { createSelfSignedCertificate } from './certificate.js';
 import { Directory } from './directory.js';
 import { issuerFor } from './entra/access-token.js';
+import { createDelegatedFlows } from './entra/delegated.js';
 import { createEntraServer } from './entra/server.js';
 import { createSigningKey } from './entra/keys.js';
 import type { TokenCheckContext } from './exchange/token-check.js';
@@ -18,7 +19,8 @@ import { createPop3Server } from './pop3/server.js';
 import { createSmtpServer } from './smtp/server.js';
 import type { Sandbox, SandboxControls, SandboxOptions, SandboxStats } from './types.js';
 
-export type { Endpoint, Sandbox, SandboxApp, SandboxControls, SandboxOptions, SandboxStats } from './types.js';
+export type { Endpoint, Sandbox, SandboxApp, SandboxControls, SandboxOptions, SandboxStats, SandboxUser, SignInFailure } from './types.js';
+export { DELEGATED_SCOPES } from './directory.js';
 
 /** A fixed, obviously made-up directory ID, so demo configs stay the same between runs. */
 export const DEFAULT_TENANT_ID = '5a4db0c5-0000-4000-8000-5a4db0c50000';
@@ -36,13 +38,16 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
 
   const directory = new Directory(tenantId);
   const store = new MailStore();
-  const stats: SandboxStats = { tokenRequests: 0, imapLogins: 0, pop3Logins: 0, smtpLogins: 0, imapConnections: 0, pop3Connections: 0, smtpConnections: 0 };
+  const stats: SandboxStats = { tokenRequests: 0, refreshRequests: 0, deviceCodeRequests: 0, imapLogins: 0, pop3Logins: 0, smtpLogins: 0, imapConnections: 0, pop3Connections: 0, smtpConnections: 0 };
   const controls: SandboxControls = { entraDown: false, entraDelayMs: 0, smtpAuthDisabled: false, errorChallenge: false, sessionLimitPerMailbox: 0, smtpDataReplyDelayMs: 0 };
   const connections = new Set<Connection>();
-  const tokens: TokenCheckContext = { directory, store, key, audience };
-
   let authorityHost = '';
-  const entra = createEntraServer({ tls, directory, key, controls, stats, lifetimeSeconds, exchangeAudience: audience, authorityHost: () => authorityHost });
+  const delegated = createDelegatedFlows({
+    directory, key, stats, lifetimeSeconds, exchangeAudience: audience, authorityHost: () => authorityHost,
+    deviceCodeLifetimeSeconds: opts.deviceCodeLifetimeSeconds ?? 900, deviceCodeIntervalSeconds: opts.deviceCodeIntervalSeconds ?? 5,
+  });
+  const tokens: TokenCheckContext = { directory, store, key, audience, exchangeResources: delegated.exchangeResources };
+  const entra = createEntraServer({ tls, directory, key, controls, stats, lifetimeSeconds, exchangeAudience: audience, authorityHost: () => authorityHost, delegated });
   const imap = createImapServer(tls, connections, { tokens, controls, stats });
   const pop3 = createPop3Server(tls, connections, { tokens, controls, stats });
   const smtp = createSmtpServer(connections, { tokens, controls, stats, secureContext: createSecureContext(tls) });
@@ -77,6 +82,11 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       registerApp: (app) => directory.register(app),
       addMailbox: (address, messages = []) => void store.add(address, messages),
       grantFullAccess: (address, objectId) => void mailbox(address).fullAccess.add(objectId.toLowerCase()),
+      addUser(upn, options) {
+        if (!store.get(upn)) store.add(upn);
+        return directory.addUser(upn, options);
+      },
+      ...delegated.controls,
       messages: (address, folder = 'INBOX') => store.get(address)?.folder(folder)?.messages.map((m) => m.raw) ?? [],
       stats,
       controls,

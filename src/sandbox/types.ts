@@ -13,6 +13,10 @@ export interface SandboxOptions {
    * "https://outlook.office365.com". Lets the sandbox stand in for a sovereign cloud.
    */
   exchangeAudience?: string;
+  /** Device code flow: `interval` the device-code endpoint hands out, default 5 (as Entra). */
+  deviceCodeIntervalSeconds?: number;
+  /** Device code flow: `expires_in` of a device code, default 900 (as Entra). */
+  deviceCodeLifetimeSeconds?: number;
 }
 
 export interface SandboxApp {
@@ -30,7 +34,53 @@ export interface SandboxApp {
   servicePrincipalRegistered: boolean;
   /** Display name (token claim `app_displayname`). */
   displayName?: string;
+  /**
+   * "Allow public client flows" on the registration: device code and refresh requests without
+   * a client credential. Off (the default): Entra answers them with AADSTS7000218 — except
+   * the code flow through a registered desktop redirect URI and the refresh tokens it hands
+   * out, which a public client may use either way. Flip it on the object to turn it off later.
+   */
+  allowPublicClient?: boolean;
+  /**
+   * Delegated permissions on Office 365 Exchange Online with consent, by short name
+   * (default DELEGATED_SCOPES: IMAP.AccessAsUser.All, POP.AccessAsUser.All, SMTP.Send). A token
+   * request naming any other Exchange scope gets AADSTS65001 (consent_required). Flip it on the
+   * object to withdraw consent.
+   */
+  delegatedScopes?: string[];
+  /**
+   * Redirect URIs of the "Mobile and desktop applications" platform (default
+   * ['http://localhost', 'http://127.0.0.1']). For loopback URIs the port is ignored, as Entra does.
+   */
+  redirectUris?: string[];
 }
+
+/** A person in the directory, who signs in with delegated flows. */
+export interface SandboxUser {
+  /** User principal name, also the primary SMTP address of the user's own mailbox. */
+  upn: string;
+  /** Token claim `oid`; what grantFullAccess takes to let the user open a shared mailbox. */
+  objectId: string;
+  displayName: string;
+  /**
+   * Makes every refresh-token request of this user fail as Entra does for that cause (see
+   * SignInFailure); undefined: none. Device code and browser sign-ins are not affected.
+   */
+  failure?: SignInFailure;
+}
+
+/**
+ * Why a refresh token is no longer good, answered as Entra does (HTTP 400; `error`,
+ * AADSTS code, `suberror` where Entra sends one):
+ * - 'expired': invalid_grant, 70008 (expired or unused too long)
+ * - 'inactive': invalid_grant, 700082 (inactive for 90 days)
+ * - 'revoked': invalid_grant, 50173 (password changed or reset, grant revoked; also revokeSignIns)
+ * - 'mfa-required': invalid_grant, 50076, suberror basic_action
+ * - 'mfa-enrollment-required': invalid_grant, 50079, suberror basic_action
+ * - 'conditional-access': invalid_grant, 53003, suberror message_only
+ * - 'consent-withdrawn': invalid_grant, 65001, suberror consent_required
+ */
+export type SignInFailure = 'expired' | 'inactive' | 'revoked' | 'mfa-required' | 'mfa-enrollment-required' | 'conditional-access' | 'consent-withdrawn';
 
 export interface Endpoint {
   host: string;
@@ -40,6 +90,10 @@ export interface Endpoint {
 export interface SandboxStats {
   /** POSTs to the token endpoint, answered or not. */
   tokenRequests: number;
+  /** Of those, refresh_token grants. */
+  refreshRequests: number;
+  /** POSTs to the device code endpoint. */
+  deviceCodeRequests: number;
   /** Successful XOAUTH2 logins per protocol. */
   imapLogins: number;
   pop3Logins: number;
@@ -76,6 +130,38 @@ export interface SandboxControls {
   smtpDataReplyDelayMs: number;
 }
 
+/**
+ * Delegated sign-in (a person's own mailbox), as the sandbox's Entra plays it:
+ * - POST {authorityHost}/{tenant}/oauth2/v2.0/devicecode → user_code (9 capitals/digits),
+ *   device_code, verification_uri "https://microsoft.com/devicelogin", expires_in, interval,
+ *   message. Polls (grant_type urn:ietf:params:oauth:grant-type:device_code, or MSAL's
+ *   "device_code") answer authorization_pending (70016) until approveDeviceCode, slow_down
+ *   to a poll sooner than `interval` after the last one, authorization_declined (65004),
+ *   expired_token (70019), bad_verification_code for an unknown or spent code.
+ * - GET /{tenant}/oauth2/v2.0/authorize (response_type=code, redirect_uri, scope, state,
+ *   code_challenge + S256 or plain, login_hint, prompt=none, nonce, client_info=1) answers 302
+ *   to redirect_uri?code&state&session_state (+client_info); an unregistered redirect_uri gets
+ *   an HTML error page (50011), a declining person error=access_denied. The token endpoint
+ *   checks code_verifier (501481), redirect_uri (50011), single use (54005).
+ * - {tenant} is the tenant ID, "organizations" or "common" ("consumers": 90002).
+ * - Scope: one resource. `https://outlook.office365.com/…` and `https://outlook.office.com/…`
+ *   give a token with that `aud`, which Exchange takes; "/.default" means every consented
+ *   permission; an unprefixed name ("IMAP.AccessAsUser.All") means Microsoft Graph, and
+ *   Exchange refuses that token. Plus openid (→ id_token), profile, offline_access
+ *   (→ refresh_token), email. Answers carry `scope` (resource-prefixed permissions, then
+ *   openid/profile/email), expires_in, ext_expires_in, and client_info when asked (client_info=1).
+ * - Access tokens: v1, iss https://sts.windows.net/{tid}/, `scp` (space-separated), upn,
+ *   unique_name, oid, tid, name, appid, appidacr "0", idtyp "user", no `roles`. id_tokens: v2,
+ *   aud = client ID, iss {authorityHost}/{tid}/v2.0, preferred_username, name, oid, tid, nonce.
+ * - Refresh tokens rotate: every refresh answer carries a new one. The old one is NOT revoked
+ *   by that (Entra: "doesn't revoke old refresh tokens when used to fetch new access tokens"),
+ *   so it keeps working until a failure switch or revokeSignIns ends it.
+ * - Exchange takes a delegated token for the user's own mailbox (address = UPN) or one the
+ *   user has FullAccess on (grantFullAccess with the user's objectId), with the protocol's
+ *   scope: IMAP.AccessAsUser.All, POP.AccessAsUser.All, SMTP.Send. Otherwise it answers as to
+ *   app-only tokens: other mailbox → IMAP "not connected", POP3 -ERR, SMTP 430; no scope →
+ *   the protocol's authentication failure.
+ */
 export interface Sandbox {
   tenantId: string;
   /** e.g. "https://127.0.0.1:43567" (no trailing slash). */
@@ -92,8 +178,38 @@ export interface Sandbox {
   registerApp(app: Partial<SandboxApp> & { roles?: string[] }): SandboxApp;
   /** An in-memory mailbox with INBOX (holding `messages`), "Sent Items" and "Archive". */
   addMailbox(address: string, messages?: Buffer[]): void;
-  /** Add-MailboxPermission -AccessRights FullAccess for a service principal's object ID. */
+  /** Add-MailboxPermission -AccessRights FullAccess for a service principal's or a user's object ID. */
   grantFullAccess(mailbox: string, objectId: string): void;
+  /**
+   * A person who can sign in with delegated flows; their own mailbox (address = upn) is
+   * created with addMailbox unless it exists. Returned by reference: set `failure` on it.
+   */
+  addUser(upn: string, options?: { displayName?: string; objectId?: string }): SandboxUser;
+  /**
+   * Plays the person at the verification URL: signs in as `upn` and approves the device code
+   * (user_code as handed out, case-insensitive). The next poll gets the tokens. Throws for an
+   * unknown, expired or already answered code or an unknown user.
+   */
+  approveDeviceCode(userCode: string, upn: string): void;
+  /** Plays the person declining: the next poll gets authorization_declined. */
+  declineDeviceCode(userCode: string): void;
+  /** Ends a device code's lifetime now: the next poll gets expired_token (AADSTS70019). */
+  expireDeviceCode(userCode: string): void;
+  /** User codes handed out and not yet answered, oldest first. */
+  pendingDeviceCodes(): string[];
+  /**
+   * Who is signed in in "the browser" that follows GET /authorize (undefined: nobody). A
+   * `login_hint` naming a known user takes precedence. With `decline`, the person refuses:
+   * the redirect carries error=access_denied (AADSTS65004).
+   */
+  setBrowserUser(upn: string | undefined, options?: { decline?: boolean }): void;
+  /**
+   * Makes one refresh token fail for `failure` (tokens issued before or after it are not
+   * touched); undefined clears it. Throws for a token the sandbox never issued.
+   */
+  failRefreshToken(refreshToken: string, failure: SignInFailure | undefined): void;
+  /** Revoke-MgUserSignInSession: every refresh token issued to the user so far fails with 50173. */
+  revokeSignIns(upn: string): void;
   /** Raw RFC 5322 messages of a folder (default INBOX), byte-exact; [] for an unknown mailbox or folder. */
   messages(mailbox: string, folder?: string): Buffer[];
   stats: SandboxStats;

@@ -5,6 +5,9 @@ export interface TokenClaims {
   tid?: string;
   aud?: string;
   roles: string[];
+  /** Delegated tokens: the granted scopes and the signed-in user. */
+  scp?: string;
+  upn?: string;
   exp?: number;
 }
 
@@ -24,6 +27,8 @@ export function readTokenClaims(token: string): TokenClaims | undefined {
       tid: text('tid'),
       aud: text('aud'),
       roles: Array.isArray(claims.roles) ? claims.roles.filter((r): r is string => typeof r === 'string') : [],
+      scp: text('scp'),
+      upn: text('upn') ?? text('preferred_username') ?? text('unique_name') ?? text('email'),
       exp: typeof claims.exp === 'number' ? claims.exp : undefined,
     };
   } catch {

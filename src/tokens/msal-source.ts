@@ -64,7 +64,9 @@ function msalConfiguration(app: AppConfig, log: Logger, networkClient: TokenNetw
       ...(MICROSOFT_AUTHORITY_HOSTS.has(host) ? {} : { knownAuthorities: [host] }),
       ...(credential.kind === 'secret'
         ? { clientSecret: credential.clientSecret.reveal() }
-        : { clientCertificate: { thumbprintSha256: credential.thumbprintSha256, privateKey: credential.privateKey.reveal() } }),
+        : credential.kind === 'certificate'
+          ? { clientCertificate: { thumbprintSha256: credential.thumbprintSha256, privateKey: credential.privateKey.reveal() } }
+          : {}),
     },
     system: {
       networkClient,

@@ -102,7 +102,7 @@ export class TokenProvider {
 }
 
 /** Worded like the network client's own timeout, which may fire first: one cause, one wording. */
-function withDeadline<T>(promise: Promise<T>, ms: number, host: string): Promise<T> {
+export function withDeadline<T>(promise: Promise<T>, ms: number, host: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new TokenError('token service did not answer in time', true, `no answer from ${host} within ${ms} ms`)), ms);
@@ -110,7 +110,7 @@ function withDeadline<T>(promise: Promise<T>, ms: number, host: string): Promise
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
-/** One provider per app registration. */
+/** One provider per app registration that has a credential (a public client gets no app-only tokens). */
 export function createTokenProviders(apps: ReadonlyMap<string, AppConfig>, options: TokenProviderOptions): Map<string, TokenProvider> {
-  return new Map([...apps].map(([name, app]) => [name, new TokenProvider(app, options)]));
+  return new Map([...apps].filter(([, app]) => app.credential.kind !== 'none').map(([name, app]) => [name, new TokenProvider(app, options)]));
 }

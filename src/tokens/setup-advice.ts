@@ -1,5 +1,6 @@
 import type { Protocol } from '../config/types.js';
 import { REQUIRED_ROLE } from './claims.js';
+import { DELEGATED_PERMISSION } from './delegated-scopes.js';
 
 /**
  * What people must be told when the Entra ID or Exchange side of the app registration is wrong,
@@ -16,7 +17,7 @@ interface AadstsEntry {
   advice?: { cause: string; fix: string[] };
 }
 
-/** AADSTS codes people meet with the client-credentials flow. */
+/** AADSTS codes people meet with the client-credentials flow, and with a person's stored sign-in. */
 const AADSTS: Record<string, AadstsEntry> = {
   '7000215': {
     reason: 'invalid client secret',
@@ -63,7 +64,42 @@ const AADSTS: Record<string, AadstsEntry> = {
     advice: { cause: 'Office 365 Exchange Online is not available in this tenant', fix: ['check that the tenant has Exchange Online licences, and the "cloud" setting'] },
   },
   '50126': { reason: 'invalid credentials' },
+  // A person's sign-in (delegated accounts): each of these needs `o365-mail-proxy login <account>`
+  // once the cause is dealt with.
+  '70008': {
+    reason: 'the sign-in has expired',
+    advice: { cause: 'the stored refresh token expired or was not used for too long', fix: ['sign in again'] },
+  },
+  '700082': {
+    reason: 'the sign-in expired after 90 days without use',
+    advice: { cause: 'the refresh token was not used for 90 days', fix: ['sign in again; with tokenStore.key set the proxy renews it in the background, so it does not lapse'] },
+  },
+  '50173': {
+    reason: 'the sign-in was revoked (password changed or sessions revoked)',
+    advice: { cause: 'the user\'s password changed or an administrator revoked the sign-in sessions', fix: ['sign in again'] },
+  },
+  '50076': {
+    reason: 'multi-factor authentication is now required',
+    advice: { cause: 'a policy now requires multi-factor authentication for this user', fix: ['sign in again and complete the second factor in the browser'] },
+  },
+  '50079': {
+    reason: 'multi-factor authentication registration is required',
+    advice: { cause: 'the user must register for multi-factor authentication', fix: ['register at https://aka.ms/mfasetup, then sign in again'] },
+  },
+  '53003': {
+    reason: 'blocked by Conditional Access',
+    advice: { cause: 'a Conditional Access policy blocks this sign-in (location, device or app)', fix: ['ask the tenant\'s administrator which policy applies (Entra admin center → Sign-in logs)', 'then sign in again'] },
+  },
+  '65001': {
+    reason: 'consent for the app is missing or was withdrawn',
+    advice: { cause: 'the user (or an administrator) has not consented to the app\'s delegated permissions, or withdrew consent', fix: [`${PORTAL_APP} → API permissions: IMAP.AccessAsUser.All, POP.AccessAsUser.All, SMTP.Send (Office 365 Exchange Online) and offline_access`, 'sign in again and accept the permissions (or have an administrator grant consent)'] },
+  },
+  '7000218': {
+    reason: 'the app does not allow public client flows',
+    advice: { cause: 'the app registration does not allow public client flows (device code, no client secret)', fix: [`${PORTAL_APP} → Authentication → Advanced settings → Allow public client flows: Yes`, 'then sign in again'] },
+  },
 };
+
 
 /** The short reason for an AADSTS code, if it is one people meet. */
 export function aadstsReason(code: string): string | undefined {
@@ -117,4 +153,6 @@ export const LOG_HINTS = {
   roleMissing: (protocol: Protocol) => `the access token lacks ${REQUIRED_ROLE[protocol]}: add it under API permissions → Office 365 Exchange Online and grant admin consent`,
   tokenRejected: (protocol: Protocol, mailbox: string) => `check that the app has ${REQUIRED_ROLE[protocol]} with admin consent, that its service principal is registered in Exchange (New-ServicePrincipal) and has FullAccess on ${mailbox}`,
   noMailboxAccess: (mailbox: string) => `the service principal has no access to ${mailbox}: Add-MailboxPermission -AccessRights FullAccess`,
+  delegatedTokenRejected: (protocol: Protocol, mailbox: string) => `the signed-in user's token was refused for ${mailbox}: check that the sign-in was granted ${DELEGATED_PERMISSION[protocol]} and that the user may open ${mailbox}`,
+  signInAgain: (account: string) => `run "o365-mail-proxy login ${account}" to sign in again`,
 };

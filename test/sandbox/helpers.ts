@@ -52,3 +52,19 @@ export const xoauth2 = (user: string, token: string): string => Buffer.from(`use
 export function claimsOf(token: string): Record<string, any> {
   return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8'));
 }
+
+/** The delegated scopes a mail client asks for, in the long form Exchange needs. */
+export const MAIL_SCOPES = ['https://outlook.office365.com/IMAP.AccessAsUser.All', 'https://outlook.office365.com/POP.AccessAsUser.All', 'https://outlook.office365.com/SMTP.Send'];
+
+/** A form POST to the sandbox's Entra; like httpsJson but keeps the raw status for error answers. */
+export const postForm = (sandbox: Sandbox, path: string, form: Record<string, string>): Promise<HttpAnswer> => httpsJson(sandbox, path, form);
+
+/** A device code sign-in as `upn` over plain HTTPS (no MSAL): the token answer's body. */
+export async function signInWithDeviceCode(sandbox: Sandbox, app: SandboxApp, upn: string, scope = `${MAIL_SCOPES.join(' ')} offline_access openid profile`): Promise<Record<string, any>> {
+  const code = await httpsJson(sandbox, `/${sandbox.tenantId}/oauth2/v2.0/devicecode`, { client_id: app.clientId, scope });
+  if (code.status !== 200) throw new Error(`device code request failed: ${JSON.stringify(code.body)}`);
+  sandbox.approveDeviceCode(code.body.user_code, upn);
+  const answer = await httpsJson(sandbox, tokenPath(sandbox), { grant_type: 'urn:ietf:params:oauth:grant-type:device_code', client_id: app.clientId, device_code: code.body.device_code });
+  if (answer.status !== 200) throw new Error(`device code poll failed: ${JSON.stringify(answer.body)}`);
+  return answer.body;
+}

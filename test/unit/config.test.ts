@@ -58,7 +58,6 @@ describe('config validation', () => {
       expect.stringMatching(/^logg: is not a known setting/),
       expect.stringMatching(/^apps\.contoso\.tenantId: "common" does not work/),
       expect.stringMatching(/^apps\.contoso\.clientId: "not-a-guid" is not a GUID/),
-      expect.stringMatching(/^apps\.contoso: has neither clientSecret nor certificate/),
       expect.stringMatching(/^accounts\.talend\.passwordHash: is not a hash made by hash-password/),
       expect.stringMatching(/^accounts\.talend\.mailbox: "nope" is not an email address/),
       expect.stringMatching(/^accounts\.talend\.app: "fabrikam" is not defined under "apps" \(defined: contoso\)/),
@@ -210,8 +209,8 @@ describe('config validation', () => {
     (config.apps as any).contoso = { tenantId: 'contoso.onmicrosoft.com', clientId: '11111111-2222-3333-4444-555555555555' };
     expect(fullProblems(config)).toContainEqual({
       key: 'apps.contoso',
-      problem: 'has neither clientSecret nor certificate',
-      fix: 'add one of them: "clientSecret": "${env:CONTOSO_CLIENT_SECRET}" or "certificate": {"keyFile": "app.key", "certFile": "app.crt"}',
+      problem: 'has neither clientSecret nor certificate, which accounts.talend, accounts.ta lend (auth "app") need',
+      fix: 'add one of them: "clientSecret": "${env:CONTOSO_CLIENT_SECRET}" or "certificate": {"keyFile": "app.key", "certFile": "app.crt"}; or set "auth": "delegated" on those accounts',
     });
   });
 

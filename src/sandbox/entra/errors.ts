@@ -13,7 +13,8 @@ function entraTimestamp(date: Date): string {
   return date.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
 }
 
-export function entraError(status: number, error: string, code: number, message: string, correlationId = randomGuid()): EntraError {
+/** `extra` adds fields Entra sends with some errors, such as `suberror`. */
+export function entraError(status: number, error: string, code: number, message: string, correlationId = randomGuid(), extra: Record<string, unknown> = {}): EntraError {
   const traceId = randomGuid();
   const timestamp = entraTimestamp(new Date());
   return {
@@ -26,6 +27,7 @@ export function entraError(status: number, error: string, code: number, message:
       trace_id: traceId,
       correlation_id: correlationId,
       error_uri: `https://login.microsoftonline.com/error?code=${code}`,
+      ...extra,
     },
   };
 }

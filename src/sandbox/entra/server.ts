@@ -5,6 +5,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomGuid } from '../ids.js';
 import type { Directory } from '../directory.js';
 import type { SandboxControls, SandboxStats } from '../types.js';
+import { answerAuthorize } from './authorize.js';
+import type { DelegatedFlows } from './delegated.js';
+import { answerDeviceCodeRequest } from './device-code.js';
 import { entraError, tenantNotFound, type EntraError } from './errors.js';
 import { jwks, type SigningKey } from './keys.js';
 import { answerTokenRequest, type TokenEndpointContext } from './token-endpoint.js';
@@ -22,6 +25,7 @@ export interface EntraServerOptions {
   exchangeAudience: string;
   /** "https://127.0.0.1:PORT", known once listening. */
   authorityHost: () => string;
+  delegated: DelegatedFlows;
 }
 
 export interface EntraServer {
@@ -41,6 +45,7 @@ export function createEntraServer(options: EntraServerOptions): EntraServer {
       const base = `${options.authorityHost()}/${tenant}`;
       return [`${base}/oauth2/v2.0/token`, `${base}/oauth2/token`, `${base}/v2.0`, base];
     },
+    delegated: options.delegated.tokens,
   };
 
   const server = createServer({ cert: options.tls.cert, key: options.tls.key }, (req, res) => {
@@ -58,9 +63,11 @@ export function createEntraServer(options: EntraServerOptions): EntraServer {
     const header = req.headers['client-request-id'];
     const correlationId = typeof header === 'string' && header ? header : randomGuid();
 
-    if (tenant && path === 'oauth2/v2.0/token') {
+    const isToken = path === 'oauth2/v2.0/token';
+    if (tenant && (isToken || path === 'oauth2/v2.0/devicecode')) {
       if (req.method !== 'POST') return sendError(res, entraError(400, 'invalid_request', 900561, 'The endpoint only accepts POST, OPTIONS requests. Received a GET request.', correlationId));
-      options.stats.tokenRequests++;
+      if (isToken) options.stats.tokenRequests++;
+      else options.stats.deviceCodeRequests++;
       const body = await readBody(req);
       await delay(options.controls.entraDelayMs, res);
       if (options.controls.entraDown) {
@@ -68,13 +75,25 @@ export function createEntraServer(options: EntraServerOptions): EntraServer {
       }
       if (body === undefined) return sendError(res, entraError(400, 'invalid_request', 90014, 'The request body is too large or unreadable.', correlationId));
       const form = new URLSearchParams(body);
-      const answer = answerTokenRequest(tokenContext, tenant, form, basicCredentials(req), correlationId);
+      const answer = isToken
+        ? answerTokenRequest(tokenContext, tenant, form, basicCredentials(req), correlationId)
+        : answerDeviceCodeRequest(options.delegated.deviceCodes, tenant, form, correlationId);
       return send(res, answer.status, answer.body);
+    }
+    if (tenant && path === 'oauth2/v2.0/authorize' && req.method === 'GET') {
+      const answer = answerAuthorize(options.delegated.authorize, tenant, url.searchParams);
+      if (answer.location) {
+        res.writeHead(answer.status, { location: answer.location, 'cache-control': 'no-store, no-cache', 'content-length': 0 });
+        return void res.end();
+      }
+      const html = answer.html ?? '';
+      res.writeHead(answer.status, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(html), 'cache-control': 'no-store, no-cache' });
+      return void res.end(html);
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'invalid_request' });
     if (tenant && (path === 'v2.0/.well-known/openid-configuration' || path === '.well-known/openid-configuration')) {
-      if (!options.directory.isTenant(tenant)) return sendError(res, tenantNotFound(tenant, 'invalid_tenant', correlationId));
-      return send(res, 200, openIdConfiguration(options.authorityHost(), tenant, path.startsWith('v2.0')));
+      if (!options.directory.acceptsSignIn(tenant)) return sendError(res, tenantNotFound(tenant, 'invalid_tenant', correlationId));
+      return send(res, 200, openIdConfiguration(options.authorityHost(), tenant, path.startsWith('v2.0'), options.directory.isTenant(tenant)));
     }
     if (tenant && (path === 'discovery/v2.0/keys' || path === 'discovery/keys')) {
       return send(res, 200, jwks(options.key, `${options.authorityHost()}/${options.directory.tenantId}/v2.0`));
@@ -145,7 +164,9 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 
 const sendError = (res: ServerResponse, error: EntraError): void => send(res, error.status, error.body);
 
-function openIdConfiguration(host: string, tenant: string, v2: boolean): Record<string, unknown> {
+/** For "organizations"/"common" the issuer is a template, "{tenantid}" filled in per token, as Entra publishes it. */
+function openIdConfiguration(host: string, tenant: string, v2: boolean, isTenant: boolean): Record<string, unknown> {
+  const issuerTenant = isTenant ? tenant : '{tenantid}';
   const base = `${host}/${tenant}`;
   const oauth = v2 ? `${base}/oauth2/v2.0` : `${base}/oauth2`;
   return {
@@ -157,7 +178,7 @@ function openIdConfiguration(host: string, tenant: string, v2: boolean): Record<
     id_token_signing_alg_values_supported: ['RS256'],
     response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
     scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
-    issuer: v2 ? `${base}/v2.0` : `https://sts.windows.net/${tenant}/`,
+    issuer: v2 ? `${host}/${issuerTenant}/v2.0` : `https://sts.windows.net/${issuerTenant}/`,
     request_uri_parameter_supported: false,
     userinfo_endpoint: `${host}/oidc/userinfo`,
     authorization_endpoint: `${oauth}/authorize`,

@@ -1,16 +1,14 @@
-// The client-credentials token endpoint: validates a form the way Entra does, in Entra's
-// order (tenant, grant, client, credential, scope), and answers with a token or an AADSTS error.
-import { timingSafeEqual } from 'node:crypto';
+// The token endpoint: validates a form the way Entra does, in Entra's order (tenant, grant,
+// client, credential, scope), and answers with tokens or an AADSTS error. Client credentials
+// are handled here; the delegated grants (device code, authorization code, refresh token) in
+// delegated-grants.ts.
 import type { Directory } from '../directory.js';
-import type { SandboxApp } from '../types.js';
 import { mintAccessToken } from './access-token.js';
-import { checkClientAssertion } from './client-assertion.js';
-import { entraError, missingParameter, tenantNotFound, type EntraError } from './errors.js';
+import { checkCredential, type BasicCredentials } from './client-credential.js';
+import { answerDelegatedGrant, DELEGATED_GRANTS, type DelegatedContext } from './delegated-grants.js';
+import { entraError, missingParameter, tenantNotFound } from './errors.js';
 import type { SigningKey } from './keys.js';
-
-const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
-/** OpenID scopes MSAL may add; they do not name a resource. */
-const OIDC_SCOPES = new Set(['openid', 'profile', 'offline_access', 'email']);
+import { OIDC_SCOPES } from './scopes.js';
 
 export interface TokenEndpointContext {
   directory: Directory;
@@ -20,6 +18,7 @@ export interface TokenEndpointContext {
   exchangeAudience: string;
   /** Audiences a client assertion may name (the token endpoint URL and its aliases). */
   assertionAudiences(tenant: string): string[];
+  delegated: DelegatedContext;
 }
 
 export interface TokenAnswer {
@@ -27,13 +26,15 @@ export interface TokenAnswer {
   body: Record<string, unknown>;
 }
 
-export function answerTokenRequest(ctx: TokenEndpointContext, tenant: string, form: URLSearchParams, basic: { id: string; secret: string } | undefined, correlationId: string): TokenAnswer {
+export function answerTokenRequest(ctx: TokenEndpointContext, tenant: string, form: URLSearchParams, basic: BasicCredentials, correlationId: string): TokenAnswer {
   const { directory } = ctx;
-  if (!directory.isTenant(tenant)) return tenantNotFound(tenant, 'invalid_request', correlationId);
+  if (!directory.acceptsSignIn(tenant)) return tenantNotFound(tenant, 'invalid_request', correlationId);
 
   const grantType = form.get('grant_type');
   if (!grantType) return missingParameter('grant_type', correlationId);
-  if (grantType !== 'client_credentials') {
+  // client credentials need the tenant itself (exchange-online.md: "common" fails for them)
+  if (grantType === 'client_credentials' && !directory.isTenant(tenant)) return tenantNotFound(tenant, 'invalid_request', correlationId);
+  if (grantType !== 'client_credentials' && !DELEGATED_GRANTS.has(grantType)) {
     return entraError(400, 'unsupported_grant_type', 70003, `The app requested an unsupported grant type '${grantType}'.`, correlationId);
   }
 
@@ -43,8 +44,9 @@ export function answerTokenRequest(ctx: TokenEndpointContext, tenant: string, fo
   if (!app) {
     return entraError(400, 'unauthorized_client', 700016, `Application with identifier '${clientId}' was not found in the directory '${directory.tenantId}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`, correlationId);
   }
+  if (grantType !== 'client_credentials') return answerDelegatedGrant(ctx.delegated, app, grantType, form, basic, ctx.assertionAudiences(tenant), correlationId);
 
-  const credential = checkCredential(ctx, tenant, app, form, basic, correlationId);
+  const credential = checkCredential(app, form, basic, ctx.assertionAudiences(tenant), correlationId);
   if ('error' in credential) return credential.error;
 
   const scope = form.get('scope');
@@ -65,29 +67,4 @@ export function answerTokenRequest(ctx: TokenEndpointContext, tenant: string, fo
     appidacr: credential.acr,
   });
   return { status: 200, body: { token_type: 'Bearer', expires_in: ctx.lifetimeSeconds, ext_expires_in: ctx.lifetimeSeconds, access_token: accessToken } };
-}
-
-function checkCredential(ctx: TokenEndpointContext, tenant: string, app: SandboxApp, form: URLSearchParams, basic: { secret: string } | undefined, correlationId: string): { acr: '1' | '2' } | { error: EntraError } {
-  const assertion = form.get('client_assertion');
-  const secret = form.get('client_secret') ?? basic?.secret;
-  if (assertion !== null) {
-    if (form.get('client_assertion_type') !== JWT_BEARER) {
-      return { error: entraError(400, 'invalid_request', 700022, `The client_assertion_type must be '${JWT_BEARER}'.`, correlationId) };
-    }
-    const error = checkClientAssertion(app, assertion, ctx.assertionAudiences(tenant), correlationId);
-    return error ? { error } : { acr: '2' };
-  }
-  if (secret === null || secret === undefined) {
-    return { error: entraError(401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.", correlationId) };
-  }
-  if (!app.clientSecret || !sameText(secret, app.clientSecret)) {
-    return { error: entraError(401, 'invalid_client', 7000215, `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.clientId}'.`, correlationId) };
-  }
-  return { acr: '1' };
-}
-
-function sameText(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }
