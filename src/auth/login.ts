@@ -113,7 +113,7 @@ async function checkLocally(ctx: ProxyContext, attempt: LoginAttempt, log: Logge
     await sleep(failureDelayMs(ctx.config.clients.failedLoginDelayMs, Math.max(pairFailures, connectionFailures)));
     return { ok: false, outcome: { ok: false, kind: 'denied' } };
   };
-  const admission = ctx.failedLogins.begin(clientAddress, credentials.username, ctx.accounts.fingerprint(credentials));
+  const admission = await ctx.failedLogins.begin(clientAddress, credentials.username, ctx.accounts.fingerprint(credentials));
   // A locked-out pair gets the same answer as a wrong password, and costs no scrypt run.
   if (admission.locked) {
     return denied('too-many-failures', admission.failures, { lockedUntil: new Date(admission.until).toISOString(), hint: `${ctx.failedLogins.maxFailures} failed logins from ${clientAddress}: refused until then (clients.maxFailedLogins)` });
@@ -130,7 +130,7 @@ async function checkLocally(ctx: ProxyContext, attempt: LoginAttempt, log: Logge
     return { ok: false, outcome: { ok: false, kind: 'temporary', reason: 'too many logins at once, try again later' } };
   }
   if (!check.ok) {
-    const pairFailures = GUESSES.has(check.reason) ? ticket.failed() : (ticket.abandoned(), 0);
+    const pairFailures = GUESSES.has(check.reason) ? await ticket.failed() : (ticket.abandoned(), 0);
     const hint = check.reason === 'not-utf8'
       ? 'the client sent a username or password that is not UTF-8 (javax.mail before 1.6 sends Latin-1 over SMTP AUTH); give this account an ASCII-only password'
       : undefined;

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { HostPort } from '../config/types.js';
+import type { ProxyContext } from '../auth/context.js';
 import type { RunningProxy } from './proxy.js';
 
 const READY_TIMEOUT_MS = 10_000;
@@ -13,7 +14,8 @@ const READY_TIMEOUT_MS = 10_000;
  *   GET /metrics  Prometheus text format
  * It serves nothing secret and accepts nothing but GET.
  */
-export function startAdminServer(proxy: RunningProxy, address: HostPort, log: Logger): Promise<Server> {
+export function startAdminServer(proxy: RunningProxy | AdminView, address: HostPort, log: Logger): Promise<Server> {
+  const view = 'readiness' in proxy ? proxy : proxyView(proxy);
   let stopping = false;
   const server = createServer((req, res) => {
     const send = (status: number, type: string, body: string) => {
@@ -24,11 +26,11 @@ export function startAdminServer(proxy: RunningProxy, address: HostPort, log: Lo
     const path = new URL(req.url ?? '/', 'http://admin').pathname;
     if (path === '/healthz') return send(200, 'text/plain', 'ok\n');
     if (path === '/metrics') {
-      proxy.metrics.render().then((body) => send(200, proxy.metrics.contentType, body), (error: Error) => send(500, 'text/plain', `${error.message}\n`));
+      view.metrics.render().then((body) => send(200, view.metrics.contentType, body), (error: Error) => send(500, 'text/plain', `${error.message}\n`));
       return;
     }
     if (path === '/readyz') {
-      void readiness(proxy, stopping).then(({ ready, apps }) => send(ready ? 200 : 503, 'application/json', `${JSON.stringify({ ready, apps })}\n`));
+      void view.readiness().then(({ ready, apps }) => send(ready && !stopping ? 200 : 503, 'application/json', `${JSON.stringify({ ready: ready && !stopping, apps })}\n`));
       return;
     }
     send(404, 'text/plain', 'not found\n');
@@ -46,9 +48,26 @@ export function startAdminServer(proxy: RunningProxy, address: HostPort, log: Lo
   });
 }
 
-async function readiness(proxy: RunningProxy, stopping: boolean): Promise<{ ready: boolean; apps: Record<string, string> }> {
+export interface Readiness {
+  ready: boolean;
+  /** Each app registration's token state: "ok" or why not. */
+  apps: Record<string, string>;
+}
+
+/** What the admin listener shows: one process's proxy, or a primary's view over its workers. */
+export interface AdminView {
+  metrics: { contentType: string; render(): Promise<string> };
+  readiness(): Promise<Readiness>;
+}
+
+function proxyView(proxy: RunningProxy): AdminView {
+  return { metrics: proxy.metrics, readiness: () => tokenReadiness(proxy.context()) };
+}
+
+/** Ready when every app registration gets a token (cached tokens count). */
+export async function tokenReadiness(context: ProxyContext): Promise<Readiness> {
   const apps: Record<string, string> = {};
-  await Promise.all([...proxy.context().tokens].map(async ([name, provider]) => {
+  await Promise.all([...context.tokens].map(async ([name, provider]) => {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<string>((resolve) => {
       timer = setTimeout(() => resolve('token request timed out'), READY_TIMEOUT_MS);
@@ -56,5 +75,5 @@ async function readiness(proxy: RunningProxy, stopping: boolean): Promise<{ read
     apps[name] = await Promise.race([provider.getToken().then(() => 'ok', (error: Error) => error.message), timeout]);
     clearTimeout(timer);
   }));
-  return { ready: !stopping && Object.values(apps).every((state) => state === 'ok'), apps };
+  return { ready: Object.values(apps).every((state) => state === 'ok'), apps };
 }

@@ -1,0 +1,122 @@
+import { writeFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { curl } from '../helpers/stack.js';
+import { MAILBOX, PASSWORD, python, startInstance, waitForLog, type Instance, type LogEntry } from '../helpers/instance.js';
+import { WireClient } from '../helpers/wire.js';
+
+let instance: Instance | undefined;
+afterEach(async () => {
+  instance?.child.kill('SIGKILL');
+  await instance?.sandbox.close();
+  instance = undefined;
+});
+
+/** The workers (by id) that wrote the lines `match` accepts. */
+const workersOf = (entries: LogEntry[], match: (e: LogEntry) => boolean) => new Set(entries.filter(match).map((e) => e.worker));
+
+async function imapGreeting(port: number): Promise<{ client: WireClient; greeting: string }> {
+  const client = await WireClient.open(port);
+  return { client, greeting: await client.line() };
+}
+
+async function metrics(port: number): Promise<string> {
+  return (await curl([`http://127.0.0.1:${port}/metrics`])).stdout.toString();
+}
+
+describe('workers: 2', () => {
+  it('serves IMAP, POP3 and SMTP logins on both workers, and /metrics sums them', async () => {
+    instance = await startInstance();
+    expect(new Set(instance.entries().filter((e) => e.event === 'listening').map((e) => e.worker))).toEqual(new Set([1, 2]));
+    for (let i = 0; i < 4; i++) expect((await python(instance, { client: 'imap' })).loginResponse).toBeDefined();
+    for (let i = 0; i < 2; i++) expect((await python(instance, { client: 'pop3' })).loginResponse).toMatch(/^\+OK/);
+    const sent = await python(instance, { client: 'smtp', auth: 'PLAIN', messages: [{ from: MAILBOX, to: ['ap@contoso.test'], text: 'Subject: via a worker\r\n\r\nhello\r\n' }] });
+    expect(sent.sent).toEqual([{ ok: true, refused: {} }]);
+    expect(instance.sandbox.messages('ap@contoso.test').map(String)).toContain('Subject: via a worker\r\n\r\nhello\r\n');
+    const logins = await waitForLog(instance, (e) => e.event === 'auth.ok', 7);
+    expect(workersOf(logins, (e) => e.proto === 'imap')).toEqual(new Set([1, 2]));
+    // Summed over the workers: each worker alone saw only part of the logins.
+    const text = await metrics(instance.ports.admin);
+    expect(text).toContain('o365p_logins_total{protocol="imap",result="ok",reason=""} 4');
+    expect(text).toContain('o365p_logins_total{protocol="pop3",result="ok",reason=""} 2');
+    expect(text).toContain('o365p_logins_total{protocol="smtp",result="ok",reason=""} 1');
+    // One token cache per worker: each asked Entra ID once.
+    expect(text).toContain('o365p_token_requests_total{app="contoso"} 2');
+    expect((await curl([`http://127.0.0.1:${instance.ports.admin}/readyz`])).stdout.toString()).toBe('{"ready":true,"apps":{"contoso":"ok"}}\n');
+  }, 60_000);
+
+  it('locks a guessed pair after clients.maxFailedLogins failures, however they spread over the workers', async () => {
+    instance = await startInstance({ clients: { maxFailedLogins: 3, maxLoginAttemptsPerConnection: 1 } });
+    for (let i = 0; i < 6; i++) expect((await python(instance, { client: 'imap', password: 'guess' })).loginError).toMatch(/AUTHENTICATIONFAILED/);
+    expect((await python(instance, { client: 'imap' })).loginError).toMatch(/AUTHENTICATIONFAILED/);
+    const failures = await waitForLog(instance, (e) => e.event === 'auth.fail', 7);
+    expect(workersOf(failures, () => true)).toEqual(new Set([1, 2]));
+    // Three password checks in all, then the pair is locked on every worker.
+    expect(failures.filter((e) => e.reason === 'wrong-password')).toHaveLength(3);
+    expect(failures.filter((e) => e.reason === 'too-many-failures')).toHaveLength(4);
+    // The primary counted them; it never writes the username or the password.
+    expect(instance.entries().filter((e) => e.worker === 0).map((e) => JSON.stringify(e)).join('\n')).not.toMatch(/talend|guess|right password/);
+  }, 60_000);
+
+  it('holds clients.maxConnections for the instance, and gives back the places of a killed worker', async () => {
+    instance = await startInstance({ clients: { maxConnections: 2 } });
+    const first = await imapGreeting(instance.ports.imap);
+    const second = await imapGreeting(instance.ports.imap);
+    expect([first.greeting, second.greeting]).toEqual([expect.stringMatching(/^\* OK/), expect.stringMatching(/^\* OK/)]);
+    const third = await imapGreeting(instance.ports.imap);
+    expect(third.greeting).toBe('* BYE [UNAVAILABLE] Too many connections, try again later.');
+    await third.client.ended();
+
+    // SIGKILL one worker: its connection dies with it, and its place must come back.
+    const victim = instance.entries().find((e) => e.event === 'worker.ready')!;
+    process.kill(victim.workerPid!, 'SIGKILL');
+    await waitForLog(instance, (e) => e.event === 'worker.exit' && e.worker === victim.worker);
+    await waitForLog(instance, (e) => e.event === 'worker.ready', 3);
+    const replacement = await imapGreeting(instance.ports.imap);
+    expect(replacement.greeting).toMatch(/^\* OK/);
+    for (const c of [first, second, replacement]) c.client.close();
+  }, 60_000);
+
+  it('on SIGHUP reloads every worker, and refuses a broken config on all of them', async () => {
+    instance = await startInstance();
+    await instance.writeConfig({ talend: PASSWORD, scanner: 'new one' });
+    instance.child.kill('SIGHUP');
+    await waitForLog(instance, (e) => e.event === 'reload', 2);
+    for (let i = 0; i < 4; i++) expect((await python(instance, { client: 'imap', user: 'scanner', password: 'new one' })).loginResponse).toBeDefined();
+    const logins = await waitForLog(instance, (e) => e.event === 'auth.ok' && e.user === 'scanner', 4);
+    expect(workersOf(logins, () => true)).toEqual(new Set([1, 2]));
+
+    writeFileSync(instance.configPath, '{"apps": {}}');
+    instance.child.kill('SIGHUP');
+    const rejected = await waitForLog(instance, (e) => e.event === 'reload.rejected');
+    expect(rejected.map((e) => e.worker)).toEqual([0]);
+    for (let i = 0; i < 2; i++) expect((await python(instance, { client: 'imap', user: 'scanner', password: 'new one' })).loginResponse).toBeDefined();
+    expect(instance.entries().filter((e) => e.event === 'reload')).toHaveLength(2);
+  }, 60_000);
+
+  it('on SIGTERM stops every worker as one process stops: BYE, the SMTP message in flight delivered, exit 0', async () => {
+    instance = await startInstance();
+    const sessions = await Promise.all([0, 1].map(async () => {
+      const imap = await WireClient.open(instance!.ports.imap);
+      await imap.line();
+      imap.send(`a LOGIN talend "${PASSWORD}"\r\n`);
+      await imap.until(/^a OK/);
+      return imap;
+    }));
+    const smtp = await WireClient.open(instance.ports.smtp);
+    await smtp.line();
+    smtp.send(`EHLO test\r\nAUTH PLAIN ${Buffer.from(`\0talend\0${PASSWORD}`).toString('base64')}\r\n`);
+    await smtp.until(/^235 /);
+    smtp.send(`MAIL FROM:<${MAILBOX}>\r\nRCPT TO:<ap@contoso.test>\r\nDATA\r\n`);
+    await smtp.until(/^354 /);
+    expect(workersOf(await waitForLog(instance, (e) => e.event === 'auth.ok', 3), () => true)).toEqual(new Set([1, 2]));
+
+    instance.child.kill('SIGTERM');
+    for (const imap of sessions) expect(await imap.line()).toBe('* BYE o365-mail-proxy is shutting down.');
+    smtp.send('Subject: during shutdown\r\n\r\nstill delivered\r\n.\r\n');
+    expect(await smtp.line()).toMatch(/^250 /);
+    expect(instance.sandbox.messages('ap@contoso.test').map(String)).toContain('Subject: during shutdown\r\n\r\nstill delivered\r\n');
+    smtp.send('QUIT\r\n');
+    expect(await instance.exited).toBe(0);
+    expect(workersOf(instance.entries(), (e) => e.event === 'stopped')).toEqual(new Set([0, 1, 2]));
+  }, 60_000);
+});
