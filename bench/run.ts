@@ -5,7 +5,8 @@
  * of their own, on loopback. Every figure is taken straight from the upstream ("direct") and
  * through the proxy, alternating within each round (the order rotates), so load from other
  * work on the machine falls on both; each figure is the median of BENCH_ROUNDS rounds
- * (default 5, at least 3). Then 9,900 idle sessions are held through the proxy. Prints a
+ * (default 5, at least 3). Then 9,900 idle sessions are held through the proxy, and 15,000
+ * through a second instance with `workers: 2` (worker-sessions.ts). Prints a
  * Markdown table and, last, one JSON line. Linux only (/proc, bash's ulimit).
  * BENCH_PROXY_PROFILE=<dir>: the proxy writes a V8 CPU profile there when the bench ends.
  *
@@ -24,6 +25,7 @@ import { render, summarize } from './figures.js';
 import { idleSessions } from './idle-sessions.js';
 import { holdClient, memory, runClient, startProxyProcess, startUpstream } from './processes.js';
 import { measure, PIPE_BYTES, warmUp, type TargetOf } from './rounds.js';
+import { renderWorkerSessions, workerSessions } from './worker-sessions.js';
 
 const ROUNDS = Math.max(3, Number(process.env.BENCH_ROUNDS ?? 5));
 const IDLE_SESSIONS = 9900;
@@ -63,7 +65,8 @@ async function main(): Promise<void> {
   const sandbox = await startSandbox();
   // One CA file for the proxy's way out: the fast upstream's certificate and the sandbox's CA.
   writeFileSync(join(dir, 'ca.pem'), `${cert.certPem}\n${sandbox.caPem}`);
-  const proxy = await startProxyProcess(await writeConfig(dir, sandbox, upstream.ports), join(dir, 'proxy.log'), process.env.BENCH_PROXY_PROFILE);
+  const configFile = await writeConfig(dir, sandbox, upstream.ports);
+  const proxy = await startProxyProcess(configFile, join(dir, 'proxy.log'), process.env.BENCH_PROXY_PROFILE);
   const target: TargetOf = (variant, protocol) => variant === 'direct'
     ? { port: upstream.ports[protocol], tls: protocol !== 'smtp', via: 'direct' }
     : { port: proxy.ports.get(`${protocol}/${variant === 'tls' ? 'implicit' : 'none'}`)!, tls: variant === 'tls', via: 'proxy' };
@@ -77,8 +80,9 @@ async function main(): Promise<void> {
     const results = await measure(ROUNDS, pid, target, client);
     const rss = { resting: restingRss, peak: memory(pid).peak };
     const idle = await idleSessions(proxy, (task) => holdClient({ ...setup(dir), task }), target('plain', 'imap'), IDLE_SESSIONS);
-    const figures = summarize(results, { load: { before, after: loadavg() }, rounds: ROUNDS, rss, tokenRequests: sandbox.stats.tokenRequests, idle });
-    process.stdout.write(`${render(figures)}\n${JSON.stringify(figures)}\n`);
+    const workers = await workerSessions(dir, configFile, (task) => holdClient({ ...setup(dir), task }));
+    const figures = { ...summarize(results, { load: { before, after: loadavg() }, rounds: ROUNDS, rss, tokenRequests: sandbox.stats.tokenRequests, idle }), workerSessions: workers };
+    process.stdout.write(`${render(figures)}\n${renderWorkerSessions(workers)}\n${JSON.stringify(figures)}\n`);
   } finally {
     const stopped = new Promise((resolve) => proxy.child.once('exit', resolve));
     proxy.child.kill('SIGTERM');
