@@ -52,7 +52,7 @@ export async function workerSessions(dir: string, mainConfig: string, hold: Hold
   const logFile = join(dir, 'proxy-workers.log');
   const proxy = await startProxyProcess(writeWorkersConfig(dir, mainConfig), logFile);
   try {
-    const { pids, budgets } = processesOf(logFile, proxy.child.pid!);
+    const { pids } = processesOf(logFile, proxy.child.pid!);
     const target = { port: proxy.ports.get('imap/none')!, tls: false, via: 'proxy' as const };
     const before = rssOf(pids);
     const share = WORKER_SESSIONS / HOLDING_CLIENTS;
@@ -64,6 +64,8 @@ export async function workerSessions(dir: string, mainConfig: string, hold: Hold
     const up = holders.reduce((sum, h) => sum + h.result.up, 0);
     const failed = holders.reduce((sum, h) => sum + h.result.failed, 0);
     const loginSeconds = Math.max(...holders.map((h) => h.result.seconds));
+    // Read now: each worker writes its log asynchronously, and may not have by "ready".
+    const { budgets } = processesOf(logFile, proxy.child.pid!);
     return { workers: 2, asked: WORKER_SESSIONS, up, failed, budgets, rssMiB: after / 2 ** 20, kibPerSession: (after - before) / 1024 / Math.max(1, up), loginSeconds };
   } finally {
     const stopped = new Promise((resolve) => proxy.child.once('exit', resolve));

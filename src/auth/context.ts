@@ -36,6 +36,8 @@ export interface SharedLimits {
   /** The lockout of this config (a new one starts empty, as a reload does). */
   failedLogins(config: ProxyConfig): LoginLimiter;
   mailboxGate: SessionGate;
+  /** The instance's key for credential fingerprints and hashed usernames (accounts.ts). */
+  credentialKey: Buffer;
 }
 
 /** `previous`: the context a reload replaces, whose session counts go on. */
@@ -44,7 +46,7 @@ export function createProxyContext(config: ProxyConfig, log: Logger, metrics: Me
   if (previous) mailboxGate.reconfigure(gateLimits(config));
   return {
     config,
-    accounts: new AccountDirectory(config.accounts, passwordChecks(config)),
+    accounts: new AccountDirectory(config.accounts, passwordChecks(config), shared?.credentialKey),
     failedLogins: shared?.failedLogins(config) ?? new FailedLoginLimiter(config.clients.maxFailedLogins, config.clients.failedLoginWindowMs),
     tokens: createTokenProviders(config.apps, tokenOptions(config, log, metrics)),
     connector: new UpstreamConnector(connectorOptions(config, metrics)),

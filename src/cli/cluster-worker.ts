@@ -27,7 +27,10 @@ export async function runWorker(configPath: string, flags: StartFlags): Promise<
     reload: () => proxy && reload(proxy),
     shutdown: () => stop?.('primary'),
   });
-  // The primary is gone (killed): nothing would count connections or lockouts any more.
+  // The primary is gone (killed): nothing would count connections or lockouts any more. Stop
+  // the way SIGTERM stops, not node:cluster's way (an immediate exit, which would cut an SMTP
+  // message whose final dot Exchange has and make the client send it again).
+  process.removeAllListeners('disconnect');
   process.on('disconnect', () => {
     channel.close();
     log.error({ event: 'worker.orphaned' }, 'the primary process is gone; this worker stops');
@@ -36,7 +39,7 @@ export async function runWorker(configPath: string, flags: StartFlags): Promise<
   });
   // The primary coordinates reloads; a SIGHUP sent to the whole process group must not end a worker.
   process.on('SIGHUP', () => {});
-  proxy = await startProxy(config, log, undefined, { limits: remoteLimits(channel), admission: (limits) => new WorkerAdmission(limits, channel) });
+  proxy = await startProxy(config, log, undefined, { limits: await remoteLimits(channel), admission: (limits) => new WorkerAdmission(limits, channel) });
   let tokens = keepTokensWarm(proxy.context(), log);
   stop = stopOnSignals(proxy, log, async () => tokens.stop());
   const reload = (running: RunningProxy) => {

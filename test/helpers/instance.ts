@@ -39,8 +39,8 @@ export interface Instance {
   exited: Promise<number | null>;
 }
 
-/** Starts sandbox and proxy (IMAP, POP3, SMTP and admin listeners on port 0); `config` is merged into the top level and clients. */
-export async function startInstance(config: { workers?: number | string; clients?: Record<string, unknown> } = {}): Promise<Instance> {
+/** Starts sandbox and proxy (IMAP, POP3, SMTP and admin listeners on port 0); `config` is merged into the top level and clients; `args` go to `start`. */
+export async function startInstance(config: { workers?: number | string; clients?: Record<string, unknown> } = {}, args: string[] = []): Promise<Instance> {
   const sandbox = await startSandbox();
   const app = sandbox.registerApp({});
   sandbox.addMailbox(MAILBOX);
@@ -62,7 +62,7 @@ export async function startInstance(config: { workers?: number | string; clients
   };
   await writeConfig({ talend: PASSWORD });
   let output = '';
-  const child = spawn(process.execPath, [CLI, 'start', '--config', configPath, '--log-format', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'start', '--config', configPath, '--log-format', 'json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { curl } from '../helpers/stack.js';
 import { MAILBOX, PASSWORD, python, startInstance, waitForLog, type Instance, type LogEntry } from '../helpers/instance.js';
 import { WireClient } from '../helpers/wire.js';
@@ -55,6 +55,19 @@ describe('workers: 2', () => {
     expect(failures.filter((e) => e.reason === 'too-many-failures')).toHaveLength(4);
     // The primary counted them; it never writes the username or the password.
     expect(instance.entries().filter((e) => e.worker === 0).map((e) => JSON.stringify(e)).join('\n')).not.toMatch(/talend|guess|right password/);
+  }, 60_000);
+
+  it('counts one job\'s burst of logins with the same credentials once, on whichever workers they land', async () => {
+    instance = await startInstance({ clients: { maxFailedLogins: 1 } });
+    const answers = await Promise.all(Array.from({ length: 8 }, async () => {
+      const { client } = await imapGreeting(instance!.ports.imap);
+      client.send(`a LOGIN talend "${PASSWORD}"\r\n`);
+      const answer = await client.line();
+      client.close();
+      return answer;
+    }));
+    expect(answers.filter((a) => !a.startsWith('a OK')), instance.output()).toEqual([]);
+    expect(workersOf(instance.entries(), (e) => e.event === 'auth.ok')).toEqual(new Set([1, 2]));
   }, 60_000);
 
   it('holds clients.maxConnections for the instance, and gives back the places of a killed worker', async () => {
@@ -118,5 +131,31 @@ describe('workers: 2', () => {
     smtp.send('QUIT\r\n');
     expect(await instance.exited).toBe(0);
     expect(workersOf(instance.entries(), (e) => e.event === 'stopped')).toEqual(new Set([0, 1, 2]));
+  }, 60_000);
+
+  it('with --watch-config, the primary sees the change and every worker reloads', async () => {
+    instance = await startInstance({}, ['--watch-config']);
+    await instance.writeConfig({ talend: PASSWORD, scanner: 'new one' });
+    expect(new Set((await waitForLog(instance, (e) => e.event === 'reload', 2)).map((e) => e.worker))).toEqual(new Set([1, 2]));
+    for (let i = 0; i < 2; i++) expect((await python(instance, { client: 'imap', user: 'scanner', password: 'new one' })).loginResponse).toBeDefined();
+  }, 60_000);
+
+  it('stops its workers, each as SIGTERM would, when the primary is gone', async () => {
+    instance = await startInstance();
+    const pids = instance.entries().filter((e) => e.event === 'worker.ready').map((e) => e.workerPid!);
+    expect(pids).toHaveLength(2);
+    instance.child.kill('SIGKILL');
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await vi.waitFor(() => expect(pids.filter(alive)).toEqual([]), { timeout: 20_000, interval: 50 });
+    // Their own lines, on the output they share with the primary: a goodbye, not a crash.
+    expect(workersOf(instance.entries(), (e) => e.event === 'worker.orphaned')).toEqual(new Set([1, 2]));
+    expect(workersOf(instance.entries(), (e) => e.event === 'stopped')).toEqual(new Set([1, 2]));
   }, 60_000);
 });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { ProxyConfig } from '../../config/types.js';
 import { gateLimits } from '../../auth/context.js';
 import { FailedLoginLimiter, type LoginTicket } from '../../auth/lockout.js';
@@ -41,6 +42,12 @@ export class InstanceLimits {
   #lockout: FailedLoginLimiter;
   readonly #gate: MailboxGate;
   readonly #workers = new Map<string, Holdings>();
+  /**
+   * Fingerprints of credentials and hashes of unknown usernames are keyed with this, the same
+   * on every worker: random, made at start, never written anywhere. The only key material on
+   * the channel, and no credential.
+   */
+  readonly #credentialKey = randomBytes(32).toString('base64');
 
   constructor(config: ProxyConfig, metrics: Metrics) {
     this.#admission = new Admission(connectionLimits(config));
@@ -70,7 +77,7 @@ export class InstanceLimits {
   handlersFor(worker: string): Handlers {
     const held = new Holdings();
     this.#workers.set(worker, held);
-    return { ...this.#connectionHandlers(held), ...this.#loginHandlers(held), ...this.#gateHandlers(held) };
+    return { 'instance.key': () => ({ key: this.#credentialKey }), ...this.#connectionHandlers(held), ...this.#loginHandlers(held), ...this.#gateHandlers(held) };
   }
 
   #connectionHandlers(held: Holdings): Handlers {

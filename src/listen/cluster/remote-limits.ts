@@ -152,9 +152,15 @@ export class WorkerAdmission implements ConnectionAdmission {
   }
 }
 
-/** The lockout and the upstream caps of a worker, for createProxyContext. */
-export function remoteLimits(channel: Channel): SharedLimits {
+/**
+ * The lockout and the upstream caps of a worker, for createProxyContext, and the instance's
+ * credential key: without it each worker would fingerprint the same password differently,
+ * and a burst of one job's logins spread over many workers would count as many guesses.
+ */
+export async function remoteLimits(channel: Channel): Promise<SharedLimits> {
+  const { key } = await channel.request<{ key: string }>('instance.key');
   return {
+    credentialKey: Buffer.from(key, 'base64'),
     failedLogins: (config: ProxyConfig) => new RemoteLoginLimiter(config.clients.maxFailedLogins, channel),
     mailboxGate: new RemoteGate(channel),
   };
