@@ -31,6 +31,8 @@ export interface Instance {
   child: ChildProcess;
   ports: Record<Protocol | 'admin', number>;
   configPath: string;
+  /** The app's client secret, as the config has it (to look for it where it must not be). */
+  clientSecret: string;
   /** Writes the config again: `accounts` maps usernames to passwords. */
   writeConfig(accounts: Record<string, string>): Promise<void>;
   /** Every JSON log line so far, parsed. */
@@ -72,7 +74,7 @@ export async function startInstance(config: { workers?: number | string; clients
   }, { timeout: 30_000, interval: 50 });
   const port = (event: string, proto?: string) => entries().find((e) => e.event === event && e.proto === proto)?.port ?? 0;
   const ports = { imap: port('listening', 'imap'), pop3: port('listening', 'pop3'), smtp: port('listening', 'smtp'), admin: port('admin.listening') };
-  return { sandbox, child, ports, configPath, writeConfig, entries, output: () => output, exited };
+  return { sandbox, child, ports, configPath, clientSecret: app.clientSecret!, writeConfig, entries, output: () => output, exited };
 }
 
 /** Waits until the log has a line that `match` accepts; returns the lines it accepts. */

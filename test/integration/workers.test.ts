@@ -131,6 +131,10 @@ describe('workers: 2', () => {
     smtp.send('QUIT\r\n');
     expect(await instance.exited).toBe(0);
     expect(workersOf(instance.entries(), (e) => e.event === 'stopped')).toEqual(new Set([0, 1, 2]));
+    // Neither the password nor the client secret reached a line, from any of the three processes.
+    expect(instance.output()).not.toContain(PASSWORD);
+    expect(instance.output()).not.toContain(Buffer.from(`\0talend\0${PASSWORD}`).toString('base64'));
+    expect(instance.output()).not.toContain(instance.clientSecret);
   }, 60_000);
 
   it('with --watch-config, the primary sees the change and every worker reloads', async () => {
