@@ -25,7 +25,8 @@ export async function runWorker(configPath: string, flags: StartFlags): Promise<
     metrics: () => proxy?.metrics.snapshot() ?? [],
     readiness: () => (proxy ? tokenReadiness(proxy.context()) : { ready: false, apps: {} }),
     reload: () => proxy && reload(proxy),
-    shutdown: () => stop?.('primary'),
+    // Still starting: no session to wait for.
+    shutdown: () => (stop ? stop('primary') : process.exit(0)),
   });
   // The primary is gone (killed): nothing would count connections or lockouts any more. Stop
   // the way SIGTERM stops, not node:cluster's way (an immediate exit, which would cut an SMTP

@@ -16,6 +16,8 @@ export const PASSWORD = 'right password';
 export interface LogEntry {
   event?: string;
   worker?: number;
+  /** The worker a primary's line is about. */
+  workerId?: number;
   workerPid?: number;
   proto?: string;
   port?: number;

@@ -82,7 +82,7 @@ describe('workers: 2', () => {
     // SIGKILL one worker: its connection dies with it, and its place must come back.
     const victim = instance.entries().find((e) => e.event === 'worker.ready')!;
     process.kill(victim.workerPid!, 'SIGKILL');
-    await waitForLog(instance, (e) => e.event === 'worker.exit' && e.worker === victim.worker);
+    await waitForLog(instance, (e) => e.event === 'worker.exit' && e.workerId === victim.workerId);
     await waitForLog(instance, (e) => e.event === 'worker.ready', 3);
     const replacement = await imapGreeting(instance.ports.imap);
     expect(replacement.greeting).toMatch(/^\* OK/);

@@ -92,16 +92,16 @@ export class WorkerPool {
   #fork(): Promise<WorkerListener[]> {
     const worker = cluster.fork();
     const key = String(worker.id);
-    const member: Member = { worker, ready: false, startedAt: Date.now(), channel: undefined as unknown as Channel };
     return new Promise((resolve, reject) => {
-      member.channel = new Channel(worker, {
+      const channel = new Channel(worker, {
         ...this.#options.handlersFor(key),
         ready: ({ listeners }) => {
           member.ready = true;
-          this.#options.log.info({ event: 'worker.ready', worker: worker.id, workerPid: worker.process.pid }, `worker ${worker.id} is ready`);
+          this.#options.log.info({ event: 'worker.ready', workerId: worker.id, workerPid: worker.process.pid }, `worker ${worker.id} is ready`);
           resolve(listeners as WorkerListener[]);
         },
       });
+      const member: Member = { worker, channel, ready: false, startedAt: Date.now() };
       this.#members.set(key, member);
       worker.once('exit', (code, signal) => {
         this.#members.delete(key);
@@ -118,7 +118,7 @@ export class WorkerPool {
     if (Date.now() - member.startedAt > HEALTHY_AFTER_MS) this.#failures = 0;
     const delayMs = Math.min(LAST_RESTART_MS, FIRST_RESTART_MS * 2 ** this.#failures);
     this.#failures++;
-    this.#options.log.error({ event: 'worker.exit', worker: member.worker.id, workerPid: member.worker.process.pid, code, signal, restartInMs: delayMs }, `worker ${member.worker.id} died (${signal ?? `code ${code}`}); its connections are gone and their places given back; starting another in ${delayMs} ms`);
+    this.#options.log.error({ event: 'worker.exit', workerId: member.worker.id, workerPid: member.worker.process.pid, code, signal, restartInMs: delayMs }, `worker ${member.worker.id} died (${signal ?? `code ${code}`}); its connections are gone and their places given back; starting another in ${delayMs} ms`);
     setTimeout(() => {
       if (this.#stopping) return;
       this.#fork().catch((error: Error) => this.#options.log.error({ event: 'worker.failed', cause: error.message }, 'a replacement worker failed to start'));
