@@ -69,14 +69,12 @@ export class Acceptor {
   }
 
   async #accept(raw: Socket): Promise<void> {
-    // A process that counts itself answers at once; a worker of several asks its primary.
-    const admitted = this.#options.admission.admit();
-    const ticket = admitted instanceof Promise ? await admitted : admitted;
+    const ticket = this.#options.admission.admit();
     if (typeof ticket === 'string') return this.#refuse(raw, ticket, undefined);
     raw.once('close', ticket.release);
-    if (raw.destroyed) return ticket.release();
     const client = await this.#clientOf(raw);
     if (!client || raw.destroyed) return;
+    // A process that counts itself answers at once; a worker of several asks its primary.
     const bound = ticket.bind(client.address);
     const reason = bound instanceof Promise ? await bound : bound;
     if (raw.destroyed) return;

@@ -24,14 +24,15 @@ export interface Ticket {
 
 /**
  * What the accept path asks. One process counts itself (Admission); a worker of several
- * counts its open files itself and asks the primary for the instance's caps.
+ * counts its open files itself and asks the primary for the instance's caps when its
+ * ticket is bound to the client's address.
  */
 export interface ConnectionAdmission {
   /** Set anew by a reload. */
   limits: AdmissionLimits;
   /** Connections of this process holding a ticket now. */
   readonly open: number;
-  admit(): Ticket | LimitReason | Promise<Ticket | LimitReason>;
+  admit(): Ticket | LimitReason;
 }
 
 /** The ticket of a process that counts itself: answers at once. */

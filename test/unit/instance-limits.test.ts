@@ -14,12 +14,25 @@ describe('the counts a primary keeps for its workers', () => {
     const limits = instance({ clients: { maxConnections: 2 } });
     const one = limits.handlersFor('1');
     const two = limits.handlersFor('2');
-    expect(await one['conn.admit']!({ ticket: 1 })).toBeNull();
-    expect(await one['conn.admit']!({ ticket: 2 })).toBeNull();
-    expect(await two['conn.admit']!({ ticket: 1 })).toBe('max-connections');
+    const address = '10.0.0.9';
+    expect(await one['conn.admit']!({ ticket: 1, address })).toBeNull();
+    expect(await one['conn.admit']!({ ticket: 2, address })).toBeNull();
+    expect(await two['conn.admit']!({ ticket: 1, address })).toBe('max-connections');
     limits.workerGone('1');
     expect(limits.openConnections).toBe(0);
-    expect(await two['conn.admit']!({ ticket: 1 })).toBeNull();
+    expect(await two['conn.admit']!({ ticket: 1, address })).toBeNull();
+  });
+
+  it('holds clients.maxConnectionsPerAddress across workers, and gives the place back on release', async () => {
+    const limits = instance({ clients: { maxConnectionsPerAddress: 1 } });
+    const one = limits.handlersFor('1');
+    const two = limits.handlersFor('2');
+    expect(await one['conn.admit']!({ ticket: 1, address: '10.0.0.9' })).toBeNull();
+    expect(await two['conn.admit']!({ ticket: 1, address: '10.0.0.9' })).toBe('max-connections-per-address');
+    expect(await two['conn.admit']!({ ticket: 2, address: '10.0.0.8' })).toBeNull();
+    expect(limits.openConnections).toBe(2);
+    one['conn.release']!({ ticket: 1 });
+    expect(await two['conn.admit']!({ ticket: 3, address: '10.0.0.9' })).toBeNull();
   });
 
   it('counts failed logins of a pair across workers, and forgets a dead worker\'s check in progress', async () => {

@@ -82,14 +82,19 @@ export class InstanceLimits {
 
   #connectionHandlers(held: Holdings): Handlers {
     return {
-      'conn.admit': ({ ticket }) => {
+      // Both caps in one round trip, once the worker knows the client's address.
+      'conn.admit': ({ ticket, address }) => {
         if (held.gone) return 'max-connections';
         const admitted = this.#admission.admit();
         if (typeof admitted === 'string') return admitted;
+        const refused = admitted.bind(String(address));
+        if (refused) {
+          admitted.release();
+          return refused;
+        }
         held.connections.set(String(ticket), admitted);
         return null;
       },
-      'conn.bind': ({ ticket, address }) => held.connections.get(String(ticket))?.bind(String(address)) ?? null,
       'conn.release': ({ ticket }) => {
         held.connections.get(String(ticket))?.release();
         held.connections.delete(String(ticket));

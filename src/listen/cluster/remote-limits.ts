@@ -124,29 +124,30 @@ export class WorkerAdmission implements ConnectionAdmission {
     return this.#local.open;
   }
 
-  async admit(): Promise<Ticket | LimitReason> {
+  /**
+   * The open-files budget at once; the instance's caps when the client's address is known
+   * (after a PROXY header), in one round trip to the primary.
+   */
+  admit(): Ticket | LimitReason {
     const local = this.#local.admit();
     if (typeof local === 'string') return local;
     const ticket = nextTicket();
-    let refused: LimitReason | null;
-    try {
-      refused = await this.channel.request<LimitReason | null>('conn.admit', { ticket });
-    } catch (error) {
-      local.release();
-      throw error;
-    }
-    if (refused) {
-      local.release();
-      return refused;
-    }
+    let granted = false;
     let held = true;
     return {
-      bind: (address) => this.channel.request<LimitReason | null>('conn.bind', { ticket, address }).then((reason) => reason ?? undefined),
+      bind: async (address) => {
+        const refused = await this.channel.request<LimitReason | null>('conn.admit', { ticket, address });
+        granted = refused === null && held;
+        // Closed while the primary answered: the place it just gave goes back.
+        if (refused === null && !held) this.channel.note('conn.release', { ticket });
+        return refused ?? undefined;
+      },
       release: () => {
         if (!held) return;
         held = false;
         local.release();
-        this.channel.note('conn.release', { ticket });
+        // A place the primary never gave needs no giving back.
+        if (granted) this.channel.note('conn.release', { ticket });
       },
     };
   }
