@@ -46,6 +46,19 @@ function processesOf(logFile: string, primary: number): { pids: number[]; budget
   return { pids: [primary, ...workers], budgets };
 }
 
+/**
+ * The shared IMAP port. Each worker writes its own log lines, asynchronously: the primary's
+ * "ready" may be in the file before them.
+ */
+async function imapPort(logFile: string): Promise<number> {
+  for (let tries = 0; tries < 200; tries++) {
+    const line = readFileSync(logFile, 'utf8').split('\n').find((l) => l.includes('"event":"listening"'));
+    if (line) return (JSON.parse(line) as { port: number }).port;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`no listening line in ${logFile}`);
+}
+
 const rssOf = (pids: number[]) => pids.reduce((sum, pid) => sum + memory(pid).rss, 0);
 
 export async function workerSessions(dir: string, mainConfig: string, hold: Hold): Promise<WorkerSessions> {
@@ -53,7 +66,7 @@ export async function workerSessions(dir: string, mainConfig: string, hold: Hold
   const proxy = await startProxyProcess(writeWorkersConfig(dir, mainConfig), logFile);
   try {
     const { pids } = processesOf(logFile, proxy.child.pid!);
-    const target = { port: proxy.ports.get('imap/none')!, tls: false, via: 'proxy' as const };
+    const target = { port: await imapPort(logFile), tls: false, via: 'proxy' as const };
     const before = rssOf(pids);
     const share = WORKER_SESSIONS / HOLDING_CLIENTS;
     const holders = await Promise.all(Array.from({ length: HOLDING_CLIENTS }, () => hold({ kind: 'hold', target, count: share, concurrency: 50 })));

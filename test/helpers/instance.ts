@@ -71,8 +71,11 @@ export async function startInstance(config: { workers?: number | string; clients
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const entries = () => output.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as LogEntry);
+  // The workers write their lines themselves, asynchronously: the primary's "ready" may come first.
+  const listening = (proto: string) => entries().some((e) => e.event === 'listening' && e.proto === proto);
   await vi.waitFor(() => {
-    if (!entries().some((e) => e.event === 'ready') && child.exitCode === null) throw new Error(`not ready yet:\n${output}`);
+    const up = entries().some((e) => e.event === 'ready') && ['imap', 'pop3', 'smtp'].every(listening);
+    if (!up && child.exitCode === null) throw new Error(`not ready yet:\n${output}`);
   }, { timeout: 30_000, interval: 50 });
   const port = (event: string, proto?: string) => entries().find((e) => e.event === event && e.proto === proto)?.port ?? 0;
   const ports = { imap: port('listening', 'imap'), pop3: port('listening', 'pop3'), smtp: port('listening', 'smtp'), admin: port('admin.listening') };

@@ -26,7 +26,7 @@ async function metrics(port: number): Promise<string> {
 describe('workers: 2', () => {
   it('serves IMAP, POP3 and SMTP logins on both workers, and /metrics sums them', async () => {
     instance = await startInstance();
-    expect(new Set(instance.entries().filter((e) => e.event === 'listening').map((e) => e.worker))).toEqual(new Set([1, 2]));
+    expect(workersOf(await waitForLog(instance, (e) => e.event === 'listening', 6), () => true)).toEqual(new Set([1, 2]));
     for (let i = 0; i < 4; i++) expect((await python(instance, { client: 'imap' })).loginResponse).toBeDefined();
     for (let i = 0; i < 2; i++) expect((await python(instance, { client: 'pop3' })).loginResponse).toMatch(/^\+OK/);
     const sent = await python(instance, { client: 'smtp', auth: 'PLAIN', messages: [{ from: MAILBOX, to: ['ap@contoso.test'], text: 'Subject: via a worker\r\n\r\nhello\r\n' }] });
@@ -67,7 +67,8 @@ describe('workers: 2', () => {
       return answer;
     }));
     expect(answers.filter((a) => !a.startsWith('a OK')), instance.output()).toEqual([]);
-    expect(workersOf(instance.entries(), (e) => e.event === 'auth.ok')).toEqual(new Set([1, 2]));
+    // Each worker writes its log lines asynchronously: wait for all of them.
+    expect(workersOf(await waitForLog(instance, (e) => e.event === 'auth.ok', 8), () => true)).toEqual(new Set([1, 2]));
   }, 60_000);
 
   it('holds clients.maxConnections for the instance, and gives back the places of a killed worker', async () => {
