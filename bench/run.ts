@@ -5,7 +5,8 @@
  * of their own, on loopback. Every figure is taken straight from the upstream ("direct") and
  * through the proxy, alternating within each round (the order rotates), so load from other
  * work on the machine falls on both; each figure is the median of BENCH_ROUNDS rounds
- * (default 5, at least 3). Then 9,900 idle sessions are held through a fresh proxy process. Prints a
+ * (default 5, at least 3). Then 9,900 idle sessions are held through a fresh proxy process, and
+ * 15,000 through a second instance with `workers: 2` (worker-sessions.ts). Prints a
  * Markdown table and, last, one JSON line. Linux only (/proc, bash's ulimit).
  * BENCH_PROXY_PROFILE=<dir>: the proxy writes a V8 CPU profile there when the bench ends.
  *
@@ -24,6 +25,7 @@ import { render, summarize } from './figures.js';
 import { idleSessions } from './idle-sessions.js';
 import { holdClient, memory, runClient, startProxyProcess, startUpstream, type RunningProxyProcess } from './processes.js';
 import { measure, PIPE_BYTES, warmUp, type TargetOf } from './rounds.js';
+import { renderWorkerSessions, workerSessions } from './worker-sessions.js';
 
 const ROUNDS = Math.max(3, Number(process.env.BENCH_ROUNDS ?? 5));
 const IDLE_SESSIONS = 9900;
@@ -84,8 +86,10 @@ async function main(): Promise<void> {
     await stop(proxy);
     proxy = await startProxyProcess(config, join(dir, 'proxy-idle.log'));
     const idle = await idleSessions(proxy, (task) => holdClient({ ...setup(dir), task }), target('plain', 'imap'), IDLE_SESSIONS);
-    const figures = summarize(results, { load: { before, after: loadavg() }, rounds: ROUNDS, rss, tokenRequests, idle });
-    process.stdout.write(`${render(figures)}\n${JSON.stringify(figures)}\n`);
+    await stop(proxy); // its descriptors and memory free for the workers' instance
+    const workers = await workerSessions(dir, config, (task) => holdClient({ ...setup(dir), task }));
+    const figures = { ...summarize(results, { load: { before, after: loadavg() }, rounds: ROUNDS, rss, tokenRequests, idle }), workerSessions: workers };
+    process.stdout.write(`${render(figures)}\n${renderWorkerSessions(workers)}\n${JSON.stringify(figures)}\n`);
   } finally {
     upstream.child.kill('SIGTERM');
     await stop(proxy);

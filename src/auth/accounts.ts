@@ -31,15 +31,19 @@ const CACHE_MAX_ENTRIES = 10_000;
 export class AccountDirectory {
   readonly #accounts: ReadonlyMap<string, AccountConfig>;
   readonly #checks: PasswordCheckQueue;
-  readonly #cacheKey = randomBytes(32);
+  readonly #cacheKey: Buffer;
   readonly #verified = new Map<string, number>(); // cache key → expiry time
   readonly #inFlight = new Map<string, Promise<boolean>>();
   #dummyHash: Promise<string> | undefined;
 
-  /** `checks` bounds the scrypt runs (see PasswordCheckQueue). */
-  constructor(accounts: ReadonlyMap<string, AccountConfig>, checks: PasswordCheckQueue) {
+  /**
+   * `checks` bounds the scrypt runs (see PasswordCheckQueue). `key`: the workers of one
+   * instance share theirs, so equal credentials have equal fingerprints on every worker.
+   */
+  constructor(accounts: ReadonlyMap<string, AccountConfig>, checks: PasswordCheckQueue, key: Buffer = randomBytes(32)) {
     this.#accounts = accounts;
     this.#checks = checks;
+    this.#cacheKey = key;
   }
 
   /** Whether a username is configured (an unknown one may be a password typed in the wrong field). */

@@ -13,13 +13,23 @@ interface Window {
 /** One password check in progress; say how it ended, exactly once. */
 export interface LoginTicket {
   /** The password was wrong (or the user unknown): returns the failures of this pair so far. */
-  failed(now?: number): number;
+  failed(now?: number): number | Promise<number>;
   succeeded(): void;
   /** No verdict on the password (the check could not run, or the failure is not a guess). */
   abandoned(): void;
 }
 
 export type LoginAdmission = { locked: true; until: number; failures: number } | { locked: false; ticket: LoginTicket };
+
+/**
+ * What the login path asks before a password check. One process keeps the counts itself
+ * (FailedLoginLimiter); a worker of several asks the primary, so every worker sees the same
+ * counts (listen/cluster/remote-limits.ts).
+ */
+export interface LoginLimiter {
+  readonly maxFailures: number;
+  begin(clientAddress: string, username: string, fingerprint: string): LoginAdmission | Promise<LoginAdmission>;
+}
 
 /**
  * Locks out password guessing: after `maxFailures` failed logins for one username from one
@@ -32,7 +42,7 @@ export type LoginAdmission = { locked: true; until: number; failures: number } |
  * burst of one job's logins) count once. Locked pairs live apart from the ones still
  * counting, so no amount of cheap new pairs pushes a lockout out of the table.
  */
-export class FailedLoginLimiter {
+export class FailedLoginLimiter implements LoginLimiter {
   readonly #counting = new Map<string, Window>();
   readonly #locked = new Map<string, Window>();
 
@@ -83,7 +93,7 @@ export class FailedLoginLimiter {
       return true;
     };
     return {
-      failed: (now = Date.now()) => {
+      failed: (now = Date.now()): number => {
         if (!settle()) return window.failures;
         window.failures++;
         if (window.failures >= this.maxFailures && window.endsAt > now && this.#counting.get(key) === window) {

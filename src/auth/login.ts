@@ -4,6 +4,7 @@ import type { AccountConfig, Protocol } from '../config/types.js';
 import type { LoginFailureReason } from './accounts.js';
 import type { ProxyContext } from './context.js';
 import { ReserveWaitAborted, type GiveBack } from '../ops/descriptor-reserve.js';
+import type { LoginAdmission } from './lockout.js';
 import { PasswordChecksBusyError } from './password-check-queue.js';
 import type { BasicCredentials } from './sasl/index.js';
 import { REQUIRED_ROLE } from '../tokens/claims.js';
@@ -118,7 +119,14 @@ async function checkLocally(ctx: ProxyContext, attempt: LoginAttempt, log: Logge
     await sleep(failureDelayMs(ctx.config.clients.failedLoginDelayMs, Math.max(pairFailures, connectionFailures)));
     return { ok: false, outcome: { ok: false, kind: 'denied' } };
   };
-  const admission = ctx.failedLogins.begin(clientAddress, credentials.username, ctx.accounts.fingerprint(credentials));
+  let admission: LoginAdmission;
+  try {
+    admission = await ctx.failedLogins.begin(clientAddress, credentials.username, ctx.accounts.fingerprint(credentials));
+  } catch (error) {
+    // A worker whose primary is gone cannot count: no password check without the count.
+    log.error({ event: 'auth.fail', reason: 'internal', cause: (error as Error).message }, 'the failed-login count is out of reach');
+    return { ok: false, outcome: { ok: false, kind: 'temporary', reason: 'internal error, try again later' } };
+  }
   // A locked-out pair gets the same answer as a wrong password, and costs no scrypt run.
   if (admission.locked) {
     return denied('too-many-failures', admission.failures, { lockedUntil: new Date(admission.until).toISOString(), hint: `${ctx.failedLogins.maxFailures} failed logins from ${clientAddress}: refused until then (clients.maxFailedLogins)` });
@@ -135,7 +143,7 @@ async function checkLocally(ctx: ProxyContext, attempt: LoginAttempt, log: Logge
     return { ok: false, outcome: { ok: false, kind: 'temporary', reason: 'too many logins at once, try again later' } };
   }
   if (!check.ok) {
-    const pairFailures = GUESSES.has(check.reason) ? ticket.failed() : (ticket.abandoned(), 0);
+    const pairFailures = GUESSES.has(check.reason) ? await Promise.resolve(ticket.failed()).catch(() => 0) : (ticket.abandoned(), 0);
     const hint = check.reason === 'not-utf8'
       ? 'the client sent a username or password that is not UTF-8 (javax.mail before 1.6 sends Latin-1 over SMTP AUTH); give this account an ASCII-only password'
       : undefined;

@@ -1,33 +1,30 @@
+import cluster from 'node:cluster';
 import { chmodSync, chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startAdminServer } from '../listen/admin.js';
 import { loadConfig } from '../config/load.js';
 import { groupId } from '../config/file-access.js';
-import type { LogLevel } from '../config/types.js';
-import { createLogger, type Logger } from '../ops/log.js';
+import type { StartFlags } from './start-flags.js';
+import { stopOnSignals } from './stop.js';
+import { createLogger } from '../ops/log.js';
 import { keepTokensWarm } from '../auth/token-warmup.js';
 import { hashPassword } from '../config/password-hash.js';
 import { Secret } from '../config/secret.js';
-import { startProxy, type RunningProxy } from '../listen/proxy.js';
-import { COMMAND_TIMEOUT_MS } from '../upstream/smtp-client.js';
+import { startProxy } from '../listen/proxy.js';
 import { promptHidden, readStdin } from './prompt.js';
 import { reloadFromFile } from './reload.js';
 import { watchConfigFile } from './config-watch.js';
 import { UsageError } from './usage-error.js';
 import type { DoctorOptions } from '../doctor/run.js';
 
-export interface LogFlags {
-  level?: LogLevel;
-  format?: 'auto' | 'json' | 'pretty';
-}
-
-export interface StartFlags extends LogFlags {
-  /** Reload when the config file changes (config-watch.ts). */
-  watchConfig?: boolean;
-}
+export type { LogFlags, StartFlags } from './start-flags.js';
+export { stopOnSignals } from './stop.js';
 
 export async function startCommand(configPath: string, flags: StartFlags): Promise<void> {
+  // Several workers (the workers key): loaded only then, one process needs none of it.
+  if (cluster.isWorker) return (await import('./cluster-worker.js')).runWorker(configPath, flags);
   const config = loadConfig(configPath);
+  if (config.workers > 1) return (await import('./cluster-primary.js')).runPrimary(configPath, flags, config);
   const log = createLogger({ level: flags.level ?? config.log.level, format: flags.format ?? config.log.format });
   const proxy = await startProxy(config, log);
   const admin = config.admin ? await startAdminServer(proxy, config.admin, log) : undefined;
@@ -49,35 +46,6 @@ export async function startCommand(configPath: string, flags: StartFlags): Promi
     watchConfigFile(configPath, () => reload('file-change'));
     log.info({ event: 'config.watching', config: resolve(configPath) }, 'reloading when the config file changes');
   }
-}
-
-/**
- * The last resort if closing hangs. Closing is bounded by itself: sessions get a 5 s grace,
- * except an SMTP message whose final dot went to Exchange, which waits for Exchange's verdict
- * as long as any end of message may take (RFC 5321's 10 minutes); cutting it would make the
- * client send the message again.
- */
-const STOP_GUARD_MS = COMMAND_TIMEOUT_MS + 30_000;
-
-/**
- * SIGTERM/SIGINT: stop accepting, say goodbye to sessions (IMAP BYE, SMTP transactions get
- * a bounded time to finish), then exit 0. A second signal ends it at once.
- */
-export function stopOnSignals(proxy: RunningProxy, log: Logger, extra: () => Promise<void> = async () => {}): void {
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) process.exit(0);
-    stopping = true;
-    log.info({ event: 'shutdown', signal, sessions: proxy.activeSessions() }, 'shutting down');
-    setTimeout(() => process.exit(0), STOP_GUARD_MS).unref();
-    Promise.all([proxy.close(), extra()]).then(() => {
-      log.info({ event: 'stopped' }, 'stopped');
-      log.flush();
-      process.exit(0);
-    });
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
 const NON_ASCII_PASSWORD_NOTE = [

@@ -7,7 +7,7 @@ import type { Logger } from '../ops/log.js';
  * Reads the config file again and applies it; the same for SIGHUP and for a changed file. A
  * broken file is refused and logged with every problem, and the running config stays.
  */
-export function reloadFromFile(proxy: RunningProxy, configPath: string, log: Logger, trigger: 'SIGHUP' | 'file-change'): boolean {
+export function reloadFromFile(proxy: Pick<RunningProxy, 'reload'>, configPath: string, log: Logger, trigger: 'SIGHUP' | 'file-change'): boolean {
   try {
     proxy.reload(loadConfig(configPath));
   } catch (error) {

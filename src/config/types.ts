@@ -130,6 +130,8 @@ export interface ProxyConfig {
     maxConnectionsPerAddress: number;
   };
   log: { level: LogLevel; format: 'auto' | 'json' | 'pretty' };
+  /** Processes running the listeners ("auto" resolved to the cores); 1: no cluster. */
+  workers: number;
   /** Optional HTTP listener for /healthz, /readyz and /metrics; absent means off. */
   admin?: HostPort;
 }

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { Secret } from './secret.js';
 import { CLOUDS, type CloudName } from './clouds.js';
 import { ConfigError, type ConfigProblem } from './problems.js';
@@ -48,6 +49,7 @@ function checkContents(v: Validator, root: JsonObject, baseDir: string): Partial
     tokenStore: checkTokenStore(v, root.tokenStore, baseDir),
     clients: root.clients as ProxyConfig['clients'],
     log: root.log as ProxyConfig['log'],
+    workers: root.workers === 'auto' ? availableParallelism() : (root.workers as number),
     ...(admin ? { admin } : {}),
   };
 }

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { ListenerConfig } from '../config/types.js';
 import { upgradeToTls } from '../fronts/session.js';
 import { listenerAddress, logClientTlsFailure } from '../ops/tls-failures.js';
-import type { Admission, LimitReason } from './admission.js';
+import type { AdmissionLimits, ConnectionAdmission, LimitReason } from './admission.js';
 import { isTrusted, readProxyHeader, sendsProxyHeader, socketClient, trustedSources, watchForProxyHeader, type ClientAddress } from './proxy-reader.js';
 import type { RefusalLog } from './refusal-log.js';
 import { REFUSAL_DEADLINE_MS, tryLaterLine, type Refuser } from './refuser.js';
@@ -14,7 +14,7 @@ const TLS_HANDSHAKE_TIMEOUT_MS = 15_000;
 
 export interface AcceptorOptions {
   listener: ListenerConfig;
-  admission: Admission;
+  admission: ConnectionAdmission;
   refuser: Refuser;
   refusals: RefusalLog;
   log: Logger;
@@ -74,7 +74,10 @@ export class Acceptor {
     raw.on('close', ticket.release);
     const client = await this.#clientOf(raw);
     if (!client || raw.destroyed) return;
-    const reason = ticket.bind(client.address);
+    // A process that counts itself answers at once; a worker of several asks its primary.
+    const bound = ticket.bind(client.address);
+    const reason = bound instanceof Promise ? await bound : bound;
+    if (raw.destroyed) return;
     if (reason) {
       ticket.release();
       return this.#refuse(raw, reason, client);
@@ -155,7 +158,7 @@ export function describeClient(client: ClientAddress): string {
   return `${client.address}:${client.port}`;
 }
 
-function describeLimit(reason: LimitReason, limits: Admission['limits']): string {
+function describeLimit(reason: LimitReason, limits: AdmissionLimits): string {
   if (reason === 'max-connections') return `clients.maxConnections (${limits.maxConnections}) reached`;
   if (reason === 'max-connections-per-address') return `clients.maxConnectionsPerAddress (${limits.maxConnectionsPerAddress}) reached`;
   return `the open-files limit allows ${limits.openFiles} connections; raise it (systemd LimitNOFILE=, ulimit -n) or lower clients.maxConnections`;

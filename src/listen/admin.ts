@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { HostPort } from '../config/types.js';
+import type { ProxyContext } from '../auth/context.js';
 import type { RunningProxy } from './proxy.js';
 
 const READY_TIMEOUT_MS = 10_000;
@@ -14,7 +15,8 @@ const READY_TIMEOUT_MS = 10_000;
  *   GET /metrics  Prometheus text format
  * It serves nothing secret and accepts nothing but GET.
  */
-export function startAdminServer(proxy: RunningProxy, address: HostPort, log: Logger): Promise<Server> {
+export function startAdminServer(proxy: RunningProxy | AdminView, address: HostPort, log: Logger): Promise<Server> {
+  const view = 'readiness' in proxy ? proxy : proxyView(proxy);
   let stopping = false;
   const server = createServer((req, res) => {
     const send = (status: number, type: string, body: string) => {
@@ -25,11 +27,14 @@ export function startAdminServer(proxy: RunningProxy, address: HostPort, log: Lo
     const path = new URL(req.url ?? '/', 'http://admin').pathname;
     if (path === '/healthz') return send(200, 'text/plain', 'ok\n');
     if (path === '/metrics') {
-      proxy.metrics.render().then((body) => send(200, proxy.metrics.contentType, body), (error: Error) => send(500, 'text/plain', `${error.message}\n`));
+      view.metrics.render().then((body) => send(200, view.metrics.contentType, body), (error: Error) => send(500, 'text/plain', `${error.message}\n`));
       return;
     }
     if (path === '/readyz') {
-      void readiness(proxy, stopping).then((state) => send(state.ready ? 200 : 503, 'application/json', `${JSON.stringify(state)}\n`));
+      void view.readiness().then((state) => {
+        const ready = state.ready && !stopping;
+        send(ready ? 200 : 503, 'application/json', `${JSON.stringify({ ...state, ready })}\n`);
+      });
       return;
     }
     send(404, 'text/plain', 'not found\n');
@@ -47,9 +52,27 @@ export function startAdminServer(proxy: RunningProxy, address: HostPort, log: Lo
   });
 }
 
-async function readiness(proxy: RunningProxy, stopping: boolean): Promise<{ ready: boolean; apps: Record<string, string>; signIns?: Record<string, string> }> {
+export interface Readiness {
+  ready: boolean;
+  /** Each app registration's token state: "ok" or why not. */
+  apps: Record<string, string>;
+  /** Each delegated account's sign-in: "ok" or why not (only when there are such accounts). */
+  signIns?: Record<string, string>;
+}
+
+/** What the admin listener shows: one process's proxy, or a primary's view over its workers. */
+export interface AdminView {
+  metrics: { contentType: string; render(): Promise<string> };
+  readiness(): Promise<Readiness>;
+}
+
+function proxyView(proxy: RunningProxy): AdminView {
+  return { metrics: proxy.metrics, readiness: () => tokenReadiness(proxy.context()) };
+}
+
+/** Ready when every app registration gets a token (cached tokens count) and every sign-in works. */
+export async function tokenReadiness(context: ProxyContext): Promise<Readiness> {
   const apps: Record<string, string> = {};
-  const context = proxy.context();
   await Promise.all([...context.tokens].map(async ([name, provider]) => {
     apps[name] = await withinReadyTimeout(provider.getToken());
   }));
@@ -62,7 +85,7 @@ async function readiness(proxy: RunningProxy, stopping: boolean): Promise<{ read
       ? await withinReadyTimeout(signIn.getToken())
       : 'cause' in status ? status.cause : 'ok';
   }));
-  const ready = !stopping && [...Object.values(apps), ...Object.values(signIns)].every((state) => state === 'ok');
+  const ready = [...Object.values(apps), ...Object.values(signIns)].every((state) => state === 'ok');
   return { ready, apps, ...(context.signIns.size > 0 ? { signIns } : {}) };
 }
 

@@ -18,15 +18,33 @@ export interface AdmissionLimits {
  * PROXY header was read, so the per-address count starts at `bind`.
  */
 export interface Ticket {
-  bind(address: string): LimitReason | undefined;
+  bind(address: string): LimitReason | undefined | Promise<LimitReason | undefined>;
   release(): void;
+}
+
+/**
+ * What the accept path asks. One process counts itself (Admission); a worker of several
+ * counts its open files itself and asks the primary for the instance's caps when its
+ * ticket is bound to the client's address.
+ */
+export interface ConnectionAdmission {
+  /** Set anew by a reload. */
+  limits: AdmissionLimits;
+  /** Connections of this process holding a ticket now. */
+  readonly open: number;
+  admit(): Ticket | LimitReason;
+}
+
+/** The ticket of a process that counts itself: answers at once. */
+export interface SyncTicket extends Ticket {
+  bind(address: string): LimitReason | undefined;
 }
 
 /**
  * Counts the connections of one proxy instance, across all its listeners, and says whether one
  * more may come in. Pure bookkeeping: the accept path calls it and does the talking.
  */
-export class Admission {
+export class Admission implements ConnectionAdmission {
   #limits: AdmissionLimits;
   #open = 0;
   readonly #perAddress = new Map<string, number>();
@@ -54,7 +72,7 @@ export class Admission {
   }
 
   /** A ticket for a connection just accepted, or why there is no room. */
-  admit(): Ticket | LimitReason {
+  admit(): SyncTicket | LimitReason {
     // The tighter of the two limits names the reason, so the log points at the right fix.
     if (this.#open >= this.#limits.openFiles && this.#limits.openFiles <= this.#limits.maxConnections) return 'open-files';
     if (this.#open >= this.#limits.maxConnections) return 'max-connections';

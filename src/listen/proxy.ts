@@ -1,12 +1,12 @@
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
-import { Admission, type AdmissionLimits } from './admission.js';
+import { Admission, type AdmissionLimits, type ConnectionAdmission } from './admission.js';
 import { announceOpenFiles, readOpenFilesBudget, type OpenFilesBudget } from '../ops/open-files.js';
 import { RefusalLog } from './refusal-log.js';
 import { Refuser } from './refuser.js';
 import type { ProxyConfig } from '../config/types.js';
 import { certificateValidities, describeValidity, RENEW_WITHIN_DAYS } from '../ops/certificate-expiry.js';
-import { createProxyContext, type ProxyContext } from '../auth/context.js';
+import { createProxyContext, type ProxyContext, type SharedLimits } from '../auth/context.js';
 import { Metrics } from '../ops/metrics.js';
 import { counted } from '../ops/words.js';
 import { startListener, type BoundListener, type StartedListener } from './listeners.js';
@@ -39,17 +39,26 @@ export interface RunningProxy {
 }
 
 /**
+ * A worker of several: the counts that protect the whole instance are the primary's
+ * (listen/cluster/), asked through these. One process leaves it out and counts itself.
+ */
+export interface WorkerShare {
+  limits: SharedLimits;
+  admission(limits: AdmissionLimits): ConnectionAdmission;
+}
+
+/**
  * Starts one server per configured listener. Accepting a connection does nothing but create
  * the session object: no DNS, no upstream dial, no token request happens on the accept path,
  * and an error in one connection stays in that connection.
  */
-export async function startProxy(config: ProxyConfig, log: Logger, metrics = new Metrics()): Promise<RunningProxy> {
-  const registry = new SessionRegistry(createProxyContext(config, log, metrics));
+export async function startProxy(config: ProxyConfig, log: Logger, metrics = new Metrics(), share?: WorkerShare): Promise<RunningProxy> {
+  const registry = new SessionRegistry(createProxyContext(config, log, metrics, undefined, share?.limits));
   checkCertificates(config, log, metrics);
   // A proxy may run for years: look again every day.
   const certificateTimer = setInterval(() => checkCertificates(registry.context.config, log, metrics), 86_400_000).unref();
   let secureContext = localSecureContext(config);
-  const admission = new Admission(admissionLimits(config, undefined));
+  const admission: ConnectionAdmission = share ? share.admission(admissionLimits(config, undefined)) : new Admission(admissionLimits(config, undefined));
   const refuser = new Refuser();
   const refusals = new RefusalLog(log, metrics);
   const deps = { registry, admission, refuser, refusals, log, metrics, secureContext: () => secureContext };
@@ -76,7 +85,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, metrics = new
       if (JSON.stringify(next.listeners) !== JSON.stringify(config.listeners)) {
         log.warn({ event: 'reload.listeners-unchanged' }, 'listener changes take effect after a restart; the other settings are applied');
       }
-      registry.context = createProxyContext(next, log, metrics, registry.context);
+      registry.context = createProxyContext(next, log, metrics, registry.context, share?.limits);
       secureContext = localSecureContext(next);
       admission.limits = admissionLimits(next, openFiles);
       for (const listener of listeners) listener.reload(next);

@@ -12,6 +12,8 @@ export interface LogOptions {
   format: 'auto' | 'json' | 'pretty';
   /** Where lines go; stdout by default. Tests pass a stream to read them. */
   destination?: DestinationStream;
+  /** Fields on every line besides the pid: a worker's id when several run. */
+  base?: Record<string, unknown>;
 }
 
 /**
@@ -25,7 +27,7 @@ export function createLogger(options: LogOptions): Logger {
   return pino(
     {
       level: options.level,
-      base: { pid: process.pid },
+      base: { pid: process.pid, ...options.base },
       redact: {
         paths: ['password', 'token', 'accessToken', 'clientSecret', 'secret', 'authorization', 'sasl', '*.password', '*.token', '*.accessToken', '*.clientSecret', '*.secret'],
         censor: '[redacted]',

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 
 /**
  * The proxy's counters, gauges and histograms, kept and rendered by prom-client. Each Metrics
@@ -34,8 +34,9 @@ class CounterFamily {
 
 class GaugeFamily {
   readonly #gauge: Gauge;
-  constructor(registry: Registry, name: string, help: string, labelNames: string[]) {
-    this.#gauge = new Gauge({ name, help, labelNames, registers: [registry] });
+  /** `aggregator`: how a primary combines its workers' values (summed unless said). */
+  constructor(registry: Registry, name: string, help: string, labelNames: string[], aggregator?: 'max' | 'min') {
+    this.#gauge = new Gauge({ name, help, labelNames, registers: [registry], ...(aggregator ? { aggregator } : {}) });
   }
 
   add(labels: Labels, delta = 1): void {
@@ -96,13 +97,14 @@ export class Metrics {
   readonly upstreamConnectSeconds = new HistogramFamily(this.#registry, 'o365p_upstream_connect_seconds', 'TCP connect time to the upstream mail host.', ['host']);
   readonly upstreamLoginSeconds = new HistogramFamily(this.#registry, 'o365p_upstream_login_seconds', 'Upstream session setup (TLS and XOAUTH2 login).', ['protocol']);
   readonly bytes = new CounterFamily(this.#registry, 'o365p_bytes_total', 'Bytes relayed, by direction (up: client to Exchange, down: Exchange to client).', ['protocol', 'direction']);
-  readonly certificateExpiry = new GaugeFamily(this.#registry, 'o365p_certificate_expiry_timestamp_seconds', 'When a configured certificate expires (Unix time), by config key.', ['certificate']);
+  readonly certificateExpiry = new GaugeFamily(this.#registry, 'o365p_certificate_expiry_timestamp_seconds', 'When a configured certificate expires (Unix time), by config key.', ['certificate'], 'max');
   readonly upstreamSessions = new GaugeFamily(this.#registry, 'o365p_upstream_sessions', 'Upstream sessions open now, each holding one of its mailbox\'s places (upstream.maxSessionsPerMailbox).', ['protocol']);
   readonly upstreamWaits = new CounterFamily(this.#registry, 'o365p_upstream_session_waits_total', 'Logins that waited for a free upstream session or for the end of a throttling backoff.', ['protocol']);
   readonly upstreamRefusals = new CounterFamily(this.#registry, 'o365p_upstream_session_refusals_total', 'Logins answered "try later" without reaching Exchange, by reason (busy: no free session in time; throttled: backoff longer than the wait).', ['protocol', 'reason']);
   readonly upstreamThrottled = new CounterFamily(this.#registry, 'o365p_upstream_throttled_total', 'Throttling answers from Exchange.', ['protocol']);
   readonly connectionsRefused = new CounterFamily(this.#registry, 'o365p_connections_refused_total', 'Client connections turned away, by protocol and reason (max-connections, max-connections-per-address, open-files, proxy-header).', ['protocol', 'reason']);
-  readonly delegatedSignInValid = new GaugeFamily(this.#registry, 'o365p_delegated_signin_valid', 'Whether a delegated account\'s stored sign-in works (1) or needs "o365-mail-proxy login <account>" (0).', ['account']);
+  // With workers, each keeps its own sign-in: the instance's is as good as its worst worker's.
+  readonly delegatedSignInValid = new GaugeFamily(this.#registry, 'o365p_delegated_signin_valid', 'Whether a delegated account\'s stored sign-in works (1) or needs "o365-mail-proxy login <account>" (0).', ['account'], 'min');
   readonly outOfDescriptors = new CounterFamily(this.#registry, 'o365p_open_files_exhausted_total', 'Times the process ran out of file descriptors (EMFILE/ENFILE), by where: accept, upstream.', ['where']);
 
   /** The Content-Type of render()'s output (Prometheus text format 0.0.4). */
@@ -115,6 +117,11 @@ export class Metrics {
 
   sessionClosed(protocol: string): void {
     this.sessionsActive.add({ protocol }, -1);
+  }
+
+  /** This proxy's metrics and the process metrics as data, for a primary to sum over its workers. */
+  async snapshot(): Promise<MetricObjectWithValues<MetricValue<string>>[]> {
+    return [...(await this.#registry.getMetricsAsJSON()), ...(await this.#process.getMetricsAsJSON())];
   }
 
   /** This proxy's metrics followed by the process metrics, in the Prometheus text format. */

@@ -34,6 +34,18 @@ export interface Slot {
   holdUntilClosed(connection: Closable): void;
 }
 
+/**
+ * What the login path asks for a place among a mailbox's upstream sessions. One process keeps
+ * the counts itself (MailboxGate); a worker of several asks the primary's gate.
+ */
+export interface SessionGate {
+  acquire(mailbox: string, protocol: Protocol, signal?: AbortSignal): Promise<Slot>;
+  throttle(mailbox: string, protocol: Protocol, backoffMs: number): void;
+  reconfigure(limits: GateLimits): void;
+  /** Places held now for one protocol (a worker: those of its own sessions). */
+  inUse(protocol: Protocol): number;
+}
+
 interface Waiter {
   deadline: number;
   admit(): void;
@@ -56,7 +68,7 @@ interface Lane {
  * and no new session while Exchange's suggested backoff runs. Lives across config reloads,
  * since the sessions it counts do.
  */
-export class MailboxGate {
+export class MailboxGate implements SessionGate {
   #limits: GateLimits;
   readonly #lanes = new Map<string, Lane>();
   readonly #metrics: Metrics | undefined;

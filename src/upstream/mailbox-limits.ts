@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Protocol, ProxyConfig } from '../config/types.js';
 import type { Metrics } from '../ops/metrics.js';
 import { UpstreamError } from '../outbound/errors.js';
-import { GateRefusal, type MailboxGate, type Slot } from './mailbox-gate.js';
+import { GateRefusal, type SessionGate, type Slot } from './mailbox-gate.js';
 import { parseThrottling } from './throttling.js';
 
 // Where the login path meets Exchange's per-mailbox limits: the gate's answer as an
@@ -10,7 +10,7 @@ import { parseThrottling } from './throttling.js';
 
 /** What of the running proxy these need (the login context has it all). */
 export interface LimitsContext {
-  mailboxGate: MailboxGate;
+  mailboxGate: SessionGate;
   metrics: Metrics;
   config: Pick<ProxyConfig, 'upstream'>;
 }
