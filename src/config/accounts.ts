@@ -1,5 +1,5 @@
 import { isPasswordHash } from './password-hash.js';
-import type { AccountConfig, Protocol } from './types.js';
+import type { AccountConfig, Protocol, SmtpVia } from './types.js';
 import { asObject, type JsonObject, type Validator } from './validator.js';
 
 /**
@@ -43,6 +43,6 @@ function checkAccount(v: Validator, key: string, username: string, raw: JsonObje
     v.problem(`${key}.app`, `"${app}" is not defined under "apps" (defined: ${appNames.join(', ') || 'none'})`, 'use one of the names under "apps"');
   }
   if (!passwordHash || !mailbox || !app) return undefined;
-  // The schema checked the list and filled in its default (all three).
-  return { username, passwordHash, mailbox, app, protocols: raw.protocols as Protocol[] };
+  // The schema checked the list and smtpVia, and filled in their defaults (all three; smtp).
+  return { username, passwordHash, mailbox, app, protocols: raw.protocols as Protocol[], smtpVia: raw.smtpVia as SmtpVia };
 }

@@ -12,16 +12,16 @@ const PLACEHOLDER_GUID = /^([0-9a-f])\1{7}-\1{4}-\1{4}-\1{4}-\1{12}$/i;
 const PLACEHOLDER = 'is the placeholder from config.example.json';
 
 /** The app registrations, their credentials read and checked, their endpoints from the cloud. */
-export function checkApps(v: Validator, value: unknown, cloud: CloudDefaults): Map<string, AppConfig> {
+export function checkApps(v: Validator, value: unknown, cloud: CloudDefaults, graphUrl: string): Map<string, AppConfig> {
   const apps = new Map<string, AppConfig>();
   for (const [name, raw] of Object.entries(asObject(value) ?? {})) {
-    const app = checkApp(v, name, asObject(raw), cloud);
+    const app = checkApp(v, name, asObject(raw), cloud, graphUrl);
     if (app) apps.set(name, app);
   }
   return apps;
 }
 
-function checkApp(v: Validator, name: string, raw: JsonObject | undefined, cloud: CloudDefaults): AppConfig | undefined {
+function checkApp(v: Validator, name: string, raw: JsonObject | undefined, cloud: CloudDefaults, graphUrl: string): AppConfig | undefined {
   if (!raw) return undefined;
   const key = `apps.${name}`;
   const tenantId = checkTenantId(v, `${key}.tenantId`, v.text(raw.tenantId, `${key}.tenantId`));
@@ -33,8 +33,10 @@ function checkApp(v: Validator, name: string, raw: JsonObject | undefined, cloud
   const authorityHost = v.httpsUrl(raw.authorityHost ?? cloud.authorityHost, `${key}.authorityHost`);
   const scope = v.text(raw.scope ?? cloud.scope, `${key}.scope`);
   if (scope && !scope.endsWith('/.default')) v.problem(`${key}.scope`, 'must end in "/.default" for the client-credentials flow', `use ${cloud.scope}`);
-  if (!tenantId || !clientId || !credential || !authorityHost || !scope) return undefined;
-  return { name, tenantId, clientId, credential, authorityHost, scope };
+  const graphScope = v.text(raw.graphScope ?? `${graphUrl}/.default`, `${key}.graphScope`);
+  if (graphScope && !graphScope.endsWith('/.default')) v.problem(`${key}.graphScope`, 'must end in "/.default" for the client-credentials flow', `use ${graphUrl}/.default`);
+  if (!tenantId || !clientId || !credential || !authorityHost || !scope || !graphScope) return undefined;
+  return { name, tenantId, clientId, credential, authorityHost, scope, graphScope };
 }
 
 /**
