@@ -102,6 +102,9 @@ export class Metrics {
   readonly upstreamRefusals = new CounterFamily(this.#registry, 'o365p_upstream_session_refusals_total', 'Logins answered "try later" without reaching Exchange, by reason (busy: no free session in time; throttled: backoff longer than the wait).', ['protocol', 'reason']);
   readonly upstreamThrottled = new CounterFamily(this.#registry, 'o365p_upstream_throttled_total', 'Throttling answers from Exchange.', ['protocol']);
   readonly connectionsRefused = new CounterFamily(this.#registry, 'o365p_connections_refused_total', 'Client connections turned away, by protocol and reason (max-connections, max-connections-per-address, open-files, proxy-header).', ['protocol', 'reason']);
+  readonly graphRequests = new CounterFamily(this.#registry, 'o365p_graph_requests_total', 'Microsoft Graph requests by operation and HTTP status (network: no answer).', ['operation', 'status']);
+  readonly graphRequestSeconds = new HistogramFamily(this.#registry, 'o365p_graph_request_seconds', 'Duration of Microsoft Graph requests, by operation.', ['operation']);
+  readonly messagesSent = new CounterFamily(this.#registry, 'o365p_messages_sent_total', 'Messages the upstream accepted from SMTP clients, by path (smtp: SMTP AUTH relay, graph: Microsoft Graph).', ['path']);
   readonly outOfDescriptors = new CounterFamily(this.#registry, 'o365p_open_files_exhausted_total', 'Times the process ran out of file descriptors (EMFILE/ENFILE), by where: accept, upstream.', ['where']);
 
   /** The Content-Type of render()'s output (Prometheus text format 0.0.4). */
