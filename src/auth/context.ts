@@ -5,7 +5,9 @@ import { FailedLoginLimiter } from './lockout.js';
 import { PasswordCheckQueue } from './password-check-queue.js';
 import type { ProxyConfig } from '../config/types.js';
 import { tokenOptions } from '../tokens/options.js';
-import { createTokenProviders, type TokenProvider } from '../tokens/provider.js';
+import { createGraphTokenProviders, createTokenProviders, type TokenProvider } from '../tokens/provider.js';
+import { createHttpsAgent } from '../outbound/https-agent.js';
+import { GraphClient } from '../upstream/graph/client.js';
 import { UpstreamConnector } from '../upstream/connector.js';
 import { connectorOptions } from '../upstream/options.js';
 import { MailboxGate, type GateLimits } from '../upstream/mailbox-gate.js';
@@ -17,6 +19,15 @@ export interface ProxyContext {
   /** Starts empty on a reload: fixing a password and reloading also lifts its lockouts. */
   failedLogins: FailedLoginLimiter;
   tokens: ReadonlyMap<string, TokenProvider>;
+  /** Microsoft Graph tokens per app (apps.<name>.graphScope), for accounts that send through Graph. */
+  graphTokens: ReadonlyMap<string, TokenProvider>;
+  /** Sending through Graph; its per-mailbox request lanes are carried over on a reload. */
+  graph: GraphClient;
+  /**
+   * Usernames of smtpVia "auto" accounts that Exchange told SMTP AUTH is disabled: they send
+   * through Graph from then on (kept across reloads; a restart tries SMTP AUTH again).
+   */
+  smtpAuthDisabled: Set<string>;
   connector: UpstreamConnector;
   /**
    * Upstream sessions per mailbox and Exchange's backoffs. Carried over on a reload (with the
@@ -37,6 +48,9 @@ export function createProxyContext(config: ProxyConfig, log: Logger, metrics: Me
     accounts: new AccountDirectory(config.accounts, passwordChecks(config)),
     failedLogins: new FailedLoginLimiter(config.clients.maxFailedLogins, config.clients.failedLoginWindowMs),
     tokens: createTokenProviders(config.apps, tokenOptions(config, log, metrics)),
+    graphTokens: createGraphTokenProviders(config.apps, tokenOptions(config, log, metrics)),
+    graph: new GraphClient(config.upstream.graph, graphAgent(config), metrics, previous?.graph.lanes),
+    smtpAuthDisabled: previous?.smtpAuthDisabled ?? new Set(),
     connector: new UpstreamConnector(connectorOptions(config, metrics)),
     mailboxGate,
     log,
@@ -56,4 +70,10 @@ function passwordChecks(config: ProxyConfig): PasswordCheckQueue {
 function gateLimits(config: ProxyConfig): GateLimits {
   const { maxSessionsPerMailbox, sessionWaitMs, maxWaitingPerMailbox } = config.upstream;
   return { maxSessions: maxSessionsPerMailbox, waitMs: sessionWaitMs, maxWaiting: maxWaitingPerMailbox };
+}
+
+/** Graph requests go out the way token requests do: upstream.caFile trusted, through upstream.httpProxy. */
+function graphAgent(config: ProxyConfig) {
+  const { ca, httpProxy, connectTimeoutMs } = config.upstream;
+  return createHttpsAgent({ timeoutMs: connectTimeoutMs, ...(ca ? { ca } : {}), ...(httpProxy ? { proxy: httpProxy } : {}) });
 }

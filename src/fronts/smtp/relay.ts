@@ -1,7 +1,9 @@
 import type { Socket } from 'node:net';
 import type { SMTPServerAddress } from 'smtp-server';
 import type { ProxyContext } from '../../auth/context.js';
-import { login, upstreamLogin, type LoginAttempt, type UpstreamLogin } from '../../auth/login.js';
+import { checkCredentials, connectUpstream, login, upstreamLogin, type LoginAttempt, type UpstreamLogin } from '../../auth/login.js';
+import { fallingBackToGraph, graphLogIn, sendsThroughGraph, SMTP_AUTH_DISABLED, switchToGraph } from './graph-login.js';
+import type { GraphSending } from './graph-session.js';
 import type { BasicCredentials } from '../../auth/sasl/index.js';
 import type { AccountConfig } from '../../config/types.js';
 import { UpstreamError } from '../../outbound/errors.js';
@@ -28,6 +30,8 @@ export interface RelaySession extends StoppableSession, OpenedSession {
   release?: (() => void) | undefined;
   account?: AccountConfig;
   upstream?: SmtpUpstream;
+  /** Set when this session's mail goes through Microsoft Graph (smtpVia graph, or auto after the switch). */
+  graph?: GraphSending;
   /** Opens a new upstream session the way AUTH did, after Exchange dropped the last one. */
   reopen?: () => Promise<SmtpUpstream>;
   /** Logins refused on this connection (wrong password, unknown user, lockout). */
@@ -43,26 +47,35 @@ export interface RelaySession extends StoppableSession, OpenedSession {
  */
 export async function logIn(relay: RelaySession, credentials: BasicCredentials): Promise<SmtpAnswer | 'ok' | 'client-left'> {
   const attempt: LoginAttempt = { credentials, protocol: 'smtp', clientAddress: relay.clientAddress, previousFailures: relay.failedLogins, signal: relay.left.signal };
-  const open = watchingThrottling(relay.ctx, relay, upstreamLogin(relay.ctx, SmtpUpstream.open));
-  const outcome = await login(relay.ctx, attempt, relay.log, open);
-  if (!outcome.ok) {
-    if (outcome.kind === 'denied' && ++relay.failedLogins >= relay.ctx.config.clients.maxLoginAttemptsPerConnection) {
+  const local = await checkCredentials(relay.ctx, attempt, relay.log);
+  if (!local.ok) {
+    if (local.kind === 'denied' && ++relay.failedLogins >= relay.ctx.config.clients.maxLoginAttemptsPerConnection) {
       return replyTo(SMTP_REPLIES, { kind: 'too-many-failures' })!;
     }
-    return replyTo(SMTP_REPLIES, outcome)!;
+    return replyTo(SMTP_REPLIES, local)!;
   }
+  const { account } = local;
+  if (sendsThroughGraph(relay.ctx, account)) return graphLogIn(relay, account, local.log);
+  const open = fallingBackToGraph(account, watchingThrottling(relay.ctx, relay, upstreamLogin(relay.ctx, SmtpUpstream.open)));
+  const outcome = await connectUpstream(relay.ctx, account, attempt, local.log, open);
+  if (!outcome.ok) return replyTo(SMTP_REPLIES, outcome)!;
+  if (outcome.upstream === SMTP_AUTH_DISABLED) {
+    switchToGraph(relay.ctx, account, local.log);
+    return graphLogIn(relay, account, local.log);
+  }
+  const upstream = outcome.upstream as SmtpUpstream;
   if (relay.left.signal.aborted) {
     // The client left (or was told goodbye) during the login: nobody will use this one.
-    void outcome.upstream.quit();
+    void upstream.quit();
     return 'client-left';
   }
   relay.account = outcome.account;
-  relay.upstream = outcome.upstream;
+  relay.upstream = upstream;
   // Later reconnects (the upstream may drop an idle session) take the same path.
   relay.reopen = async () => {
     const again = await login(relay.ctx, attempt, relay.log, open);
-    if (!again.ok) throw new UpstreamError('unreachable', 'could not log in upstream again');
-    return again.upstream;
+    if (!again.ok || again.upstream === SMTP_AUTH_DISABLED) throw new UpstreamError('unreachable', 'could not log in upstream again');
+    return again.upstream as SmtpUpstream;
   };
   return 'ok';
 }
