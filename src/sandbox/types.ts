@@ -89,7 +89,8 @@ export interface SandboxControls {
   smtpDataReplyDelayMs: number;
   /**
    * Delay before the Graph endpoint acts on a request (after reading its body): a slow
-   * Exchange, so that concurrent requests overlap (see Sandbox.graphConcurrency).
+   * Exchange, so that concurrent requests overlap (see Sandbox.graphConcurrency). Setting it
+   * back to 0 releases the requests waiting now.
    */
   graphDelayMs: number;
 }

@@ -22,6 +22,17 @@ export interface Incoming {
   concurrent: number;
 }
 
+/**
+ * Waits out controls.graphDelayMs in short steps, so that a test setting it back to 0 lets
+ * the waiting requests go at once (and a closed sandbox does not keep timers long).
+ */
+async function delay(controls: GraphServerOptions['controls']): Promise<void> {
+  const until = Date.now() + controls.graphDelayMs;
+  while (controls.graphDelayMs > 0 && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(20, until - Date.now())));
+  }
+}
+
 export async function processRequest(options: GraphServerOptions, incoming: Incoming): Promise<Processed> {
   const { route, req } = incoming;
   let caller: GraphCaller | undefined;
@@ -44,7 +55,7 @@ export async function processRequest(options: GraphServerOptions, incoming: Inco
   const fault = options.faults.take(route.operation);
   const refused = fault && faultAnswer(fault);
   if (refused) return refused;
-  if (options.controls.graphDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, options.controls.graphDelayMs));
+  await delay(options.controls);
   if (fault?.kind === 'drop-before') return 'drop';
   const request: GraphRequest = {
     caller,

@@ -30,13 +30,7 @@ async function handle(options: GraphServerOptions, req: IncomingMessage, res: Se
   const url = new URL(req.url ?? '/', 'https://localhost');
   const method = req.method ?? 'GET';
   const route = routeOf(method, url.pathname);
-  // In flight from arrival to the end of the answer, whatever the answer is.
-  const counter = route ? options.state.counter(route.user) : undefined;
-  if (counter) {
-    counter.now++;
-    counter.max = Math.max(counter.max, counter.now);
-    res.once('close', () => counter.now--);
-  }
+  const flight = track(options, route?.user, res);
   const body = await readBody(req);
   if (body.kind === 'broken') return;
   let outcome: Processed;
@@ -47,14 +41,34 @@ async function handle(options: GraphServerOptions, req: IncomingMessage, res: Se
     const last = url.pathname.split('/').filter(Boolean).pop() ?? '';
     outcome = graphError(400, 'BadRequest', `Resource not found for the segment '${last}'.`);
   } else {
-    outcome = await processRequest(options, { route, req, body: body.body, url, requestId, concurrent: counter?.now ?? 0 });
+    outcome = await processRequest(options, { route, req, body: body.body, url, requestId, concurrent: flight.now() });
   }
   if (outcome === 'drop') {
     options.stats.graphRequests.dropped = (options.stats.graphRequests.dropped ?? 0) + 1;
+    flight.release();
     req.socket.destroy();
     return;
   }
+  flight.release();
   write(options.stats, res, outcome, requestId, clientRequestId);
+}
+
+/**
+ * Counts a request in flight for its mailbox from its arrival until its answer is handed over
+ * (so that a client holding the answer already sees the count down) or its connection goes.
+ */
+function track(options: GraphServerOptions, user: string | undefined, res: ServerResponse): { now: () => number; release: () => void } {
+  const counter = user === undefined ? undefined : options.state.counter(user);
+  if (!counter) return { now: () => 0, release: () => {} };
+  counter.now++;
+  counter.max = Math.max(counter.max, counter.now);
+  let inFlight = true;
+  const release = (): void => {
+    if (inFlight) counter.now--;
+    inFlight = false;
+  };
+  res.once('close', release);
+  return { now: () => counter.now, release };
 }
 
 function write(stats: SandboxStats, res: ServerResponse, answer: GraphAnswer, requestId: string, clientRequestId: string): void {
