@@ -5,6 +5,8 @@ import { randomClientSecret, randomGuid } from './ids.js';
 import type { SandboxApp } from './types.js';
 
 export const EXCHANGE_ROLES = ['IMAP.AccessAsApp', 'POP.AccessAsApp', 'SMTP.SendAsApp'];
+/** See SandboxApp.graphRoles for why only Mail.Send. */
+export const DEFAULT_GRAPH_ROLES = ['Mail.Send'];
 
 export class Directory {
   readonly #apps = new Map<string, SandboxApp>();
@@ -17,6 +19,7 @@ export class Directory {
       clientId: input.clientId ?? randomGuid(),
       objectId: input.objectId ?? randomGuid(),
       roles: [...(input.roles ?? EXCHANGE_ROLES)],
+      graphRoles: [...(input.graphRoles ?? DEFAULT_GRAPH_ROLES)],
       servicePrincipalRegistered: input.servicePrincipalRegistered ?? true,
     };
     // A secret unless the caller said otherwise (an explicit `clientSecret: undefined` makes a
