@@ -1,3 +1,4 @@
+import { attachableSeparately } from './limits.js';
 import { decodeWords, headerEnd, headerFields, type HeaderField } from './mime-headers.js';
 
 /** A file part taken out of the message, to be attached to the draft separately. */
@@ -37,7 +38,10 @@ export function takeOutAttachments(message: Buffer, maxBase64: number): SlimMess
   const { end, bodyStart } = headerEnd(message);
   const boundary = boundaryOf(headerFields(message.subarray(0, end)));
   if (!boundary) return undefined;
-  const parts = splitParts(message, bodyStart, boundary).filter(isFile).sort((a, b) => b.body.length - a.body.length);
+  // A file in the narrow gap between Graph's JSON and upload-session sizes stays in the MIME.
+  const parts = splitParts(message, bodyStart, boundary)
+    .filter((part) => isFile(part) && attachableSeparately(decodedLength(part)))
+    .sort((a, b) => b.body.length - a.body.length);
   const taken: Part[] = [];
   let size = message.length;
   for (const part of parts) {
@@ -138,6 +142,14 @@ function attachmentOf(part: Part): TakenAttachment {
     isInline: /^inline/i.test(disposition),
     bytes: decodeBody(part.body, field(part.fields, 'content-transfer-encoding').toLowerCase()),
   };
+}
+
+/** The file's size once decoded (base64 estimated from its characters). */
+function decodedLength(part: Part): number {
+  if (field(part.fields, 'content-transfer-encoding').toLowerCase() !== 'base64') return decodeBody(part.body, field(part.fields, 'content-transfer-encoding').toLowerCase()).length;
+  let chars = 0;
+  for (const byte of part.body) if (byte !== 0x0d && byte !== 0x0a && byte !== 0x20 && byte !== 0x3d) chars++;
+  return Math.floor((chars * 3) / 4);
 }
 
 function decodeBody(body: Buffer, encoding: string): Buffer {

@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MAILBOX, PASSWORD, python, startStack, USER, type Stack } from '../helpers/stack.js';
+
+/** smtpVia "auto", the size limit, Graph's per-mailbox concurrency and the logs of the Graph path. */
+let stack: Stack | undefined;
+afterEach(async () => {
+  await stack?.close();
+  stack = undefined;
+});
+
+const TO = 'ap@contoso.test';
+const message = (subject: string, body = 'body\r\n') => Buffer.from(`From: ${MAILBOX}\r\nTo: ${TO}\r\nSubject: ${subject}\r\n\r\n${body}`);
+const send = (s: Stack, raws: Buffer[]) => python(s, { client: 'smtp', auth: 'LOGIN', messages: raws.map((raw) => ({ from: MAILBOX, to: [TO], raw: raw.toString('base64') })) });
+const entries = (s: Stack) => s.logs.map((line) => JSON.parse(line) as Record<string, unknown> & { level: number; event?: string });
+
+describe('smtpVia "auto"', () => {
+  it('sends through SMTP AUTH while Exchange takes it, then through Graph once Exchange says 535 5.7.139, warning once', async () => {
+    stack = await startStack({ smtpVia: 'auto' });
+    stack.sandbox.addMailbox(TO);
+    const first = await send(stack, [message('via smtp')]);
+    expect(first.sent).toEqual([{ ok: true, refused: {} }]);
+    expect(stack.sandbox.graphSent()).toEqual([]);
+    expect(stack.sandbox.messages(TO).map(String).some((m) => m.includes('via smtp'))).toBe(true);
+
+    stack.sandbox.controls.smtpAuthDisabled = true;
+    for (const subject of ['after the switch', 'and from then on']) {
+      const seen = await send(stack, [message(subject)]);
+      expect(seen.loginError).toBeUndefined();
+      expect(seen.sent).toEqual([{ ok: true, refused: {} }]);
+    }
+    expect(stack.sandbox.graphSent(MAILBOX).map((m) => m.mime.toString())).toEqual([message('after the switch').toString(), message('and from then on').toString()]);
+    const warnings = entries(stack).filter((e) => e.level === 40);
+    expect(warnings.map((e) => e.event)).toEqual(['smtp.via-graph']);
+    expect(String(warnings[0]!.msg)).toBe(`SMTP AUTH is disabled for ${MAILBOX}: this account sends through Microsoft Graph from now on`);
+  });
+});
+
+describe('SMTP through Graph: limits and logs', () => {
+  it('answers 552 5.3.4 for a message over upstream.graph.maxMessageBytes, and sends nothing', async () => {
+    stack = await startStack({ smtpVia: 'graph', config: { upstream: { graph: { maxMessageBytes: 100_000 } } } });
+    const big = message('too big', `${'x'.repeat(998)}\r\n`.repeat(150));
+    const seen = await send(stack, [big, message('small enough')]);
+    expect(seen.sent).toEqual([{ ok: false, code: 552, text: '5.3.4 Message size exceeds fixed maximum message size' }, { ok: true, refused: {} }]);
+    expect(stack.sandbox.graphSent().map((m) => m.mime.toString())).toEqual([message('small enough').toString()]);
+  });
+
+  it('keeps at most 4 Graph requests in flight per mailbox, however many clients send at once', async () => {
+    stack = await startStack({ smtpVia: 'graph' });
+    stack.sandbox.controls.graphDelayMs = 300;
+    const clients = Array.from({ length: 7 }, (_, i) => send(stack!, [message(`parallel ${i}`)]));
+    const results = await Promise.all(clients);
+    expect(results.map((r) => r.sent)).toEqual(results.map(() => [{ ok: true, refused: {} }]));
+    expect(stack.sandbox.graphConcurrency(MAILBOX).max).toBe(4);
+    expect(stack.sandbox.stats.graphRequests['429']).toBeUndefined();
+  });
+
+  it('writes no token, upload URL, password or message content to the log, at trace level', async () => {
+    stack = await startStack({ smtpVia: 'graph', logLevel: 'trace', app: { graphRoles: ['Mail.Send', 'Mail.ReadWrite'] } });
+    const secretBody = `CONFIDENTIAL-${randomBytes(8).toString('hex')}`;
+    const attachment = randomBytes(4 * 1024 * 1024).toString('base64').replace(/.{76}/g, '$&\r\n');
+    const raw = Buffer.from(`From: ${MAILBOX}\r\nTo: ${TO}\r\nSubject: ${secretBody}\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n${secretBody}\r\n--b\r\nContent-Type: application/pdf; name="a.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\n${attachment}\r\n--b--\r\n`);
+    // Bcc-only recipient: the draft path, with an upload session.
+    const seen = await python(stack, { client: 'smtp', auth: 'PLAIN', messages: [{ from: MAILBOX, to: [TO, 'hidden@contoso.test'], raw: raw.toString('base64') }] });
+    expect(seen.sent).toEqual([{ ok: true, refused: {} }]);
+    const logs = stack.logs.join('\n');
+    expect(logs).toContain('"event":"graph.sent"');
+    expect(logs.match(/eyJ[\w-]{10,}\.[\w-]{10,}/)).toBeNull();
+    for (const forbidden of [secretBody, PASSWORD, stack.app.clientSecret!, 'Bearer', 'uploadUrl', '/upload/', Buffer.from(`\0${USER}\0${PASSWORD}`).toString('base64')]) {
+      expect(logs, `log contains ${forbidden}`).not.toContain(forbidden);
+    }
+  });
+});
