@@ -5,7 +5,7 @@ import type { AccountConfig } from '../../config/types.js';
 import { UpstreamError } from '../../outbound/errors.js';
 import { replyTo } from '../replies.js';
 import { newGraphSending } from './graph-session.js';
-import type { RelaySession } from './relay.js';
+import type { RelaySession } from './session-state.js';
 import { SMTP_REPLIES, type SmtpAnswer } from './replies.js';
 
 /** The application permission Graph's sendMail needs; the draft path needs Mail.ReadWrite too. */

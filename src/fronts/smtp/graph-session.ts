@@ -3,20 +3,9 @@ import type { TokenProvider } from '../../tokens/provider.js';
 import { fromAddress, messageHeader, sameAddress } from '../../upstream/graph/mime-headers.js';
 import { sendThroughGraph } from '../../upstream/graph/send.js';
 import { graphFailureReply } from './graph-replies.js';
-import type { RelaySession } from './relay.js';
+import type { GraphSending, RelaySession } from './session-state.js';
 import type { SmtpAnswer } from './replies.js';
 
-/** A Graph session's side of the relay state: the token source and the transaction. */
-export interface GraphSending {
-  tokens: TokenProvider;
-  /** MAIL FROM, and the RCPT TO addresses so far. */
-  transaction?: { from: string; recipients: string[] };
-  /** The message went to Graph and its answer has not come back (the shutdown waits for it). */
-  awaitingVerdict: boolean;
-  /** The shutdown's cut: a message not handed over yet is not sent. */
-  close(): void;
-  closed: boolean;
-}
 
 /** Exchange Online takes at most 500 recipients per message. */
 const MAX_RECIPIENTS = 500;

@@ -1,45 +1,16 @@
-import type { Socket } from 'node:net';
 import type { SMTPServerAddress } from 'smtp-server';
 import type { ProxyContext } from '../../auth/context.js';
 import { checkCredentials, connectUpstream, login, upstreamLogin, type LoginAttempt, type UpstreamLogin } from '../../auth/login.js';
 import { fallingBackToGraph, graphLogIn, sendsThroughGraph, SMTP_AUTH_DISABLED, switchToGraph } from './graph-login.js';
-import type { GraphSending } from './graph-session.js';
 import type { BasicCredentials } from '../../auth/sasl/index.js';
-import type { AccountConfig } from '../../config/types.js';
 import { UpstreamError } from '../../outbound/errors.js';
 import { noticeThrottling } from '../../upstream/mailbox-limits.js';
 import { SmtpUpstream } from '../../upstream/smtp-client.js';
 import { formatReply, type SmtpReply } from '../../wire/smtp-reply.js';
 import { replyTo } from '../replies.js';
-import type { OpenedSession } from '../session.js';
 import { SmtpAnswers, SMTP_REPLIES, type SmtpAnswer } from './replies.js';
-import type { StoppableSession } from './shutdown.js';
+import type { RelaySession } from './session-state.js';
 
-/** Per-client state beside smtp-server's session object. */
-export interface RelaySession extends StoppableSession, OpenedSession {
-  started: number;
-  clientAddress: string;
-  /**
-   * Aborted when the client is gone: a login still waiting gives up, and an upstream session
-   * opened from now on is not wanted.
-   */
-  left: AbortController;
-  /** The client's TCP connection, for its byte counters. */
-  socket?: Socket | undefined;
-  /** Gives the connection's place back to the connection limits (see ClientSockets). */
-  release?: (() => void) | undefined;
-  account?: AccountConfig;
-  upstream?: SmtpUpstream;
-  /** Set when this session's mail goes through Microsoft Graph (smtpVia graph, or auto after the switch). */
-  graph?: GraphSending;
-  /** Opens a new upstream session the way AUTH did, after Exchange dropped the last one. */
-  reopen?: () => Promise<SmtpUpstream>;
-  /** Logins refused on this connection (wrong password, unknown user, lockout). */
-  failedLogins: number;
-  messages: number;
-  /** Text of the upstream's last reply, passed on as the text of the final 250 for DATA. */
-  lastReplyText?: string;
-}
 
 /**
  * AUTH: one login (auth/login.ts) with the SMTP upstream login. `ok`: smtp-server answers 235;
@@ -130,3 +101,5 @@ export function params(address: SMTPServerAddress): string {
   if (!address.args) return '';
   return Object.entries(address.args).map(([key, value]) => (value === true ? ` ${key}` : ` ${key}=${value}`)).join('');
 }
+
+export type { RelaySession } from './session-state.js';
