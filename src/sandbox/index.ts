@@ -38,7 +38,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const directory = new Directory(tenantId);
   const store = new MailStore();
   const stats: SandboxStats = { tokenRequests: 0, imapLogins: 0, pop3Logins: 0, smtpLogins: 0, imapConnections: 0, pop3Connections: 0, smtpConnections: 0, graphRequests: {} };
-  const controls: SandboxControls = { entraDown: false, entraDelayMs: 0, smtpAuthDisabled: false, errorChallenge: false, sessionLimitPerMailbox: 0, smtpDataReplyDelayMs: 0, graphDelayMs: 0 };
+  const controls: SandboxControls = { entraDown: false, entraDelayMs: 0, smtpAuthDisabled: false, errorChallenge: false, sessionLimitPerMailbox: 0, smtpDataReplyDelayMs: 0, graphDelayMs: 0, graphMaxMessageBytes: 35 * 1024 * 1024 };
   const connections = new Set<Connection>();
   const tokens: TokenCheckContext = { directory, store, key, audience };
 

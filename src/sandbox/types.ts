@@ -93,6 +93,12 @@ export interface SandboxControls {
    * back to 0 releases the requests waiting now.
    */
   graphDelayMs: number;
+  /**
+   * The sending mailbox's size limit (Exchange's MaxSendSize, 35 MB = 35 MiB by default, up to
+   * 150 MB). A send whose MIME is larger, or an upload that would make the draft larger, gets
+   * 400 ErrorMessageSizeExceeded "The message exceeds the maximum supported size."
+   */
+  graphMaxMessageBytes: number;
 }
 
 /** A recipient as Graph resolved it. */

@@ -135,3 +135,31 @@ describe('sandbox Graph: drafts', () => {
     await graphCall(sandbox, 'DELETE', messagePath(SENDER, id), { token: writeOnly });
   });
 });
+
+describe('sandbox Graph: the mailbox size limit', () => {
+  it('refuses a send and an upload over graphMaxMessageBytes with ErrorMessageSizeExceeded, sending nothing', async () => {
+    sandbox.controls.graphMaxMessageBytes = 5 * MIB;
+    try {
+      const count = sandbox.graphSent().length;
+      const big = Buffer.alloc(4 * MIB, 1);
+      const direct = await graphCall(sandbox, 'POST', `/v1.0/users/${SENDER}/sendMail`, { token, contentType: 'text/plain', body: Buffer.concat([MESSAGE, Buffer.alloc(MIB, 'a')]).toString('base64') });
+      expect(direct.status).toBe(202);
+      sandbox.controls.graphMaxMessageBytes = MIB;
+      const over = await graphCall(sandbox, 'POST', `/v1.0/users/${SENDER}/sendMail`, { token, contentType: 'text/plain', body: Buffer.concat([MESSAGE, Buffer.alloc(MIB, 'a')]).toString('base64') });
+      expect(over.status).toBe(400);
+      expect(over.json.error).toMatchObject({ code: 'ErrorMessageSizeExceeded', message: 'The message exceeds the maximum supported size.' });
+
+      sandbox.controls.graphMaxMessageBytes = 5 * MIB;
+      const id = (await createDraft(sandbox, SENDER, token, MESSAGE)).json.id as string;
+      const session = await graphCall(sandbox, 'POST', messagePath(SENDER, id, '/attachments/createUploadSession'), json({ AttachmentItem: { attachmentType: 'file', name: 'big.bin', size: big.length } }));
+      const first = await graphCall(sandbox, 'PUT', session.json.uploadUrl, { body: big.subarray(0, 2 * MIB), headers: { 'content-range': `bytes 0-${2 * MIB - 1}/${big.length}` } });
+      expect(first.status).toBe(200);
+      const second = await graphCall(sandbox, 'PUT', session.json.uploadUrl, { body: big.subarray(2 * MIB, 4 * MIB), headers: { 'content-range': `bytes ${2 * MIB}-${4 * MIB - 1}/${big.length}` } });
+      expect(second.status).toBe(400);
+      expect(second.json.error.code).toBe('ErrorMessageSizeExceeded');
+      expect(sandbox.graphSent().length).toBe(count + 1);
+    } finally {
+      sandbox.controls.graphMaxMessageBytes = 35 * MIB;
+    }
+  });
+});

@@ -35,3 +35,9 @@ export function errorBody(error: { code: string; message: string }, requestId: s
     },
   };
 }
+
+/**
+ * Exchange's refusal of a message over the mailbox's size limit (code and text as Graph users
+ * report them; the status is not reported and assumed to be 400).
+ */
+export const messageTooLarge = (): GraphAnswer => graphError(400, 'ErrorMessageSizeExceeded', 'The message exceeds the maximum supported size.');

@@ -4,7 +4,7 @@
 // (Content-Range). Graph answers 200 with nextExpectedRanges ["<next offset>"] (for Outlook
 // items a single start offset, as documented) and 201 with a Location header at the end.
 import { randomBytes } from 'node:crypto';
-import { badRequest, graphError, itemNotFound, type GraphAnswer } from './answer.js';
+import { badRequest, graphError, itemNotFound, messageTooLarge, type GraphAnswer } from './answer.js';
 import type { GraphRequest } from './context.js';
 import { findDraft } from './drafts.js';
 import { attachmentJson } from './message-json.js';
@@ -94,6 +94,10 @@ export function uploadChunk(request: GraphRequest, sessionId: string): GraphAnsw
   if (!range || total !== session.size || start !== session.received || end - start + 1 !== request.body.length || end >= total) {
     return badRequest(`The Content-Range header must be "bytes ${session.received}-<end>/${session.size}" and match the body length.`);
   }
+  // Exchange refuses while the bytes come in once the draft would be over the limit (as
+  // reported: after some tens of MB of a larger file); base64 in the MIME counts 4/3.
+  const fileBytes = draft.attachments.reduce((sum, a) => sum + a.content.length, 0) + session.received + request.body.length;
+  if (draft.mime.length + Math.ceil((fileBytes * 4) / 3) > request.maxMessageBytes) return messageTooLarge();
   session.chunks.push(request.body);
   session.received += request.body.length;
   session.expires = new Date(Date.now() + SESSION_LIFETIME_MS);

@@ -27,6 +27,8 @@ export interface GraphRequest {
   query: URLSearchParams;
   store: MailStore;
   state: GraphState;
+  /** controls.graphMaxMessageBytes at the time of the request. */
+  maxMessageBytes: number;
 }
 
 export interface GraphServerOptions {

@@ -3,7 +3,7 @@
 // stands and removes it from Drafts (its id then answers 404 ErrorItemNotFound, which is how
 // a client learns after a lost answer that the send did happen).
 import type { GraphRecipient } from '../types.js';
-import { badRequest, itemNotFound, type GraphAnswer } from './answer.js';
+import { badRequest, itemNotFound, messageTooLarge, type GraphAnswer } from './answer.js';
 import type { GraphRequest } from './context.js';
 import { deliverOutgoing } from './delivery.js';
 import { messageJson } from './message-json.js';
@@ -84,6 +84,8 @@ export function sendDraft(request: GraphRequest): GraphAnswer {
   if (!draft) return itemNotFound();
   if (recipientCount(draft) === 0) return noRecipients();
   if (!request.state.maySendAs(draft.mailbox, fromAddress(draft.mime))) return sendAsDenied();
+  const mime = outgoingMime(draft);
+  if (mime.length > request.maxMessageBytes) return messageTooLarge();
   request.state.draftsOf(draft.mailbox).delete(draft.id);
   deliverOutgoing(request.store, request.state, {
     mailbox: draft.mailbox,
@@ -91,7 +93,7 @@ export function sendDraft(request: GraphRequest): GraphAnswer {
     to: draft.to,
     cc: draft.cc,
     bcc: draft.bcc,
-    mime: outgoingMime(draft),
+    mime,
     attachments: draft.attachments.map(({ name, contentType, content }) => ({ name, contentType, content })),
     requestId: request.requestId,
   });

@@ -70,6 +70,7 @@ export async function processRequest(options: GraphServerOptions, incoming: Inco
     query: incoming.url.searchParams,
     store: options.store,
     state: options.state,
+    maxMessageBytes: options.controls.graphMaxMessageBytes,
   };
   const answer = route.operation === 'uploadChunk' ? uploadChunk(request, route.sessionId ?? '') : OPERATIONS[route.operation].handler(request);
   return fault?.kind === 'drop-after' ? 'drop' : answer;

@@ -1,7 +1,7 @@
 // POST /users/{id}/sendMail with a base64 MIME body (Content-Type: text/plain): Graph takes the
 // recipients from the To/Cc/Bcc headers, checks the sender, sends, and answers 202 Accepted.
 import { randomBytes } from 'node:crypto';
-import { badRequest, graphError, type GraphAnswer } from './answer.js';
+import { badRequest, graphError, messageTooLarge, type GraphAnswer } from './answer.js';
 import type { GraphRequest } from './context.js';
 import { deliverOutgoing } from './delivery.js';
 import { fromAddress, headerRecipients, withoutBcc, type HeaderRecipients } from './mime.js';
@@ -39,6 +39,7 @@ export function sendMail(request: GraphRequest): GraphAnswer {
   const recipients = headerRecipients(mime);
   if (recipientCount(recipients) === 0) return noRecipients();
   if (!request.state.maySendAs(request.mailbox.address, fromAddress(mime))) return sendAsDenied();
+  if (mime.length > request.maxMessageBytes) return messageTooLarge();
   deliverOutgoing(request.store, request.state, {
     mailbox: request.mailbox.address,
     via: 'sendMail',
