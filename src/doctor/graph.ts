@@ -10,7 +10,7 @@ import { GraphClient, type GraphContext } from '../upstream/graph/client.js';
 import { GraphError } from '../upstream/graph/errors.js';
 import { sendThroughGraph } from '../upstream/graph/send.js';
 import { grantGraphMailbox, grantSendAs, graphRoleFix } from './graph-advice.js';
-import type { Finding } from './run.js';
+import type { Finding } from './finding.js';
 
 const quiet = createLogger({ level: 'silent', format: 'json', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
 

@@ -18,18 +18,10 @@ import { SmtpUpstream } from '../upstream/smtp-client.js';
 import { sendingChecks } from './sending.js';
 import { aadstsAdvice, enableSmtpAuth, grantMailbox, registerServicePrincipal, roleFix } from '../tokens/setup-advice.js';
 
-/** One line of the checklist. */
-export interface Finding {
-  /** e.g. "config", "token contoso", "roles contoso", "login talend imap". */
-  check: string;
-  ok: boolean;
-  summary: string;
-  details?: string[];
-  /** What to do, step by step (portal paths, PowerShell). */
-  fix?: string[];
-  /** Not run, and why: a check it depends on failed. Such a finding is not ok, but not a failure of its own. */
-  skipped?: string;
-}
+import type { Finding } from './finding.js';
+
+export type { Finding } from './finding.js';
+
 
 export interface DoctorOptions {
   configPath: string;

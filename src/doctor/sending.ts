@@ -5,7 +5,7 @@ import type { AccessToken } from '../tokens/provider.js';
 import type { UpstreamConnector } from '../upstream/connector.js';
 import { SmtpUpstream } from '../upstream/smtp-client.js';
 import { graphAccessCheck, graphSendTest, graphTokenCheck, testMessage } from './graph.js';
-import type { Finding } from './run.js';
+import type { Finding } from './finding.js';
 
 /** Accounts of one app whose SMTP clients send, and how the SMTP AUTH check went for each "auto" one. */
 export interface Senders {
