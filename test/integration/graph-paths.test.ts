@@ -30,6 +30,8 @@ describe('smtpVia "auto"', () => {
       expect(seen.sent).toEqual([{ ok: true, refused: {} }]);
     }
     expect(stack.sandbox.graphSent(MAILBOX).map((m) => m.mime.toString())).toEqual([message('after the switch').toString(), message('and from then on').toString()]);
+    // One Outlook token (SMTP AUTH) and one Graph token, each cached for every later session.
+    expect(stack.sandbox.stats.tokenRequests).toBe(2);
     const warnings = entries(stack).filter((e) => e.level === 40);
     expect(warnings.map((e) => e.event)).toEqual(['smtp.via-graph']);
     expect(String(warnings[0]!.msg)).toBe(`SMTP AUTH is disabled for ${MAILBOX}: this account sends through Microsoft Graph from now on`);
