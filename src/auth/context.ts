@@ -6,8 +6,8 @@ import { PasswordCheckQueue } from './password-check-queue.js';
 import type { ProxyConfig } from '../config/types.js';
 import { tokenOptions } from '../tokens/options.js';
 import { createGraphTokenProviders, createTokenProviders, type TokenProvider } from '../tokens/provider.js';
-import { createHttpsAgent } from '../outbound/https-agent.js';
-import { GraphClient } from '../upstream/graph/client.js';
+import type { GraphClient } from '../upstream/graph/client.js';
+import { createGraphClient } from '../upstream/graph/create.js';
 import { UpstreamConnector } from '../upstream/connector.js';
 import { connectorOptions } from '../upstream/options.js';
 import { MailboxGate, type GateLimits } from '../upstream/mailbox-gate.js';
@@ -49,7 +49,7 @@ export function createProxyContext(config: ProxyConfig, log: Logger, metrics: Me
     failedLogins: new FailedLoginLimiter(config.clients.maxFailedLogins, config.clients.failedLoginWindowMs),
     tokens: createTokenProviders(config.apps, tokenOptions(config, log, metrics)),
     graphTokens: createGraphTokenProviders(config.apps, tokenOptions(config, log, metrics)),
-    graph: new GraphClient(config.upstream.graph, graphAgent(config), metrics, previous?.graph.lanes),
+    graph: createGraphClient(config, metrics, previous?.graph.lanes),
     smtpAuthDisabled: previous?.smtpAuthDisabled ?? new Set(),
     connector: new UpstreamConnector(connectorOptions(config, metrics)),
     mailboxGate,
@@ -72,8 +72,3 @@ function gateLimits(config: ProxyConfig): GateLimits {
   return { maxSessions: maxSessionsPerMailbox, waitMs: sessionWaitMs, maxWaiting: maxWaitingPerMailbox };
 }
 
-/** Graph requests go out the way token requests do: upstream.caFile trusted, through upstream.httpProxy. */
-function graphAgent(config: ProxyConfig) {
-  const { ca, httpProxy, connectTimeoutMs } = config.upstream;
-  return createHttpsAgent({ timeoutMs: connectTimeoutMs, ...(ca ? { ca } : {}), ...(httpProxy ? { proxy: httpProxy } : {}) });
-}

@@ -1,12 +1,12 @@
 import { Writable } from 'node:stream';
 import type { AccountConfig, AppConfig, ProxyConfig } from '../config/types.js';
 import { createLogger } from '../ops/log.js';
-import { createHttpsAgent } from '../outbound/https-agent.js';
+import { createGraphClient } from '../upstream/graph/create.js';
 import { graphFailureReply } from '../fronts/smtp/graph-replies.js';
 import { tokenOptions } from '../tokens/options.js';
 import { TokenError } from '../tokens/errors.js';
 import { TokenProvider, type AccessToken } from '../tokens/provider.js';
-import { GraphClient, type GraphContext } from '../upstream/graph/client.js';
+import type { GraphClient, GraphContext } from '../upstream/graph/client.js';
 import { GraphError } from '../upstream/graph/errors.js';
 import { sendThroughGraph } from '../upstream/graph/send.js';
 import { grantGraphMailbox, grantSendAs, graphRoleFix } from './graph-advice.js';
@@ -21,10 +21,6 @@ export interface GraphProbe {
   token: AccessToken;
 }
 
-export function graphClient(config: ProxyConfig): GraphClient {
-  const { ca, httpProxy, connectTimeoutMs } = config.upstream;
-  return new GraphClient(config.upstream.graph, createHttpsAgent({ timeoutMs: connectTimeoutMs, ...(ca ? { ca } : {}), ...(httpProxy ? { proxy: httpProxy } : {}) }));
-}
 
 /** The Graph token of an app and its roles: Mail.Send for sendMail, Mail.ReadWrite for the draft path. */
 export async function graphTokenCheck(config: ProxyConfig, app: AppConfig, findings: Finding[]): Promise<GraphProbe | undefined> {
@@ -48,7 +44,7 @@ export async function graphTokenCheck(config: ProxyConfig, app: AppConfig, findi
       : 'without Mail.ReadWrite only messages whose envelope equals their To/Cc/Bcc headers and that fit 4 MB can be sent (sendMail); Bcc-only recipients and larger messages need the draft path';
     findings.push({ check: `graph roles ${app.name}`, ok: false, summary: `the Graph token lacks ${missing.join(' and ')}: ${why}`, fix: graphRoleFix(missing) });
   }
-  return { client: graphClient(config), tokens, token };
+  return { client: createGraphClient(config), tokens, token };
 }
 
 const contextFor = (probe: GraphProbe, account: AccountConfig, config: ProxyConfig): GraphContext =>

@@ -10,6 +10,8 @@ export interface HttpsAgentOptions {
   proxy?: HttpProxyConfig;
   /** Deadline for opening a tunnel. */
   timeoutMs: number;
+  /** Keep connections for the next request (default true). */
+  keepAlive?: boolean;
 }
 
 /**
@@ -17,7 +19,7 @@ export interface HttpsAgentOptions {
  * trusts upstream.caFile and goes through upstream.httpProxy, as the mail connections do.
  */
 export function createHttpsAgent(options: HttpsAgentOptions): Agent {
-  const agentOptions: AgentOptions = { keepAlive: true, ...(options.ca ? { ca: options.ca } : {}) };
+  const agentOptions: AgentOptions = { keepAlive: options.keepAlive ?? true, ...(options.ca ? { ca: options.ca } : {}) };
   return options.proxy ? new TunnelAgent(options.proxy, options.timeoutMs, agentOptions) : new Agent(agentOptions);
 }
 

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MAILBOX, PASSWORD, python, startStack, USER, type Stack } from '../helpers/stack.js';
+import { PATIENCE } from '../helpers/wait.js';
+import { WireClient } from '../helpers/wire.js';
 
 /** smtpVia "auto", the size limit, Graph's per-mailbox concurrency and the logs of the Graph path. */
 let stack: Stack | undefined;
@@ -72,4 +74,27 @@ describe('SMTP through Graph: limits and logs', () => {
       expect(logs, `log contains ${forbidden}`).not.toContain(forbidden);
     }
   });
+});
+
+describe('SMTP through Graph on shutdown', () => {
+  it('gives Graph\'s verdict, not 421, for a message handed to Graph, however short the grace', async () => {
+    stack = await startStack({ smtpVia: 'graph' });
+    stack.sandbox.controls.graphDelayMs = 1500;
+    const client = await WireClient.open(stack.port('smtp'));
+    await client.line();
+    client.send(`EHLO test\r\nAUTH PLAIN ${Buffer.from(`\0${USER}\0${PASSWORD}`).toString('base64')}\r\n`);
+    await client.until(/^235 /);
+    client.send(`MAIL FROM:<${MAILBOX}>\r\nRCPT TO:<${TO}>\r\nDATA\r\n`);
+    await client.until(/^354 /);
+    client.send(`${message('in flight').toString()}.\r\n`);
+    await vi.waitFor(() => expect(stack!.sandbox.graphConcurrency(MAILBOX).now).toBe(1), PATIENCE);
+    const closing = stack.proxy.close(100);
+    expect(await client.line(8000)).toBe('250 2.0.0 OK: sent through Microsoft Graph');
+    expect(await client.line()).toBe('421 4.3.2 o365-mail-proxy is shutting down, try again later');
+    await closing;
+    expect(stack.sandbox.graphSent(MAILBOX)).toHaveLength(1);
+    // The proxy is closed already: only the sandbox is left to close.
+    await stack.sandbox.close();
+    stack = undefined;
+  }, 20_000);
 });

@@ -20,7 +20,7 @@ export function sendsThroughGraph(ctx: ProxyContext, account: AccountConfig): bo
  * AUTH for an account that sends through Graph: no upstream SMTP session; the Graph token is
  * fetched now, so a setup error shows at AUTH as it would with SMTP AUTH.
  */
-export async function graphLogIn(relay: RelaySession, account: AccountConfig, log: Logger): Promise<SmtpAnswer | 'ok' | 'client-left'> {
+export async function graphLogIn(relay: RelaySession, account: AccountConfig, log: Logger, afterFallback = false): Promise<SmtpAnswer | 'ok' | 'client-left'> {
   const { ctx } = relay;
   const tokens = ctx.graphTokens.get(account.app)!;
   try {
@@ -35,7 +35,8 @@ export async function graphLogIn(relay: RelaySession, account: AccountConfig, lo
   relay.account = account;
   relay.graph = newGraphSending(tokens);
   log.info({ event: 'auth.ok', via: 'graph' }, 'logged in; mail goes through Microsoft Graph');
-  ctx.metrics.logins.add({ protocol: 'smtp', result: 'ok', reason: '' });
+  // After the "auto" fallback the SMTP login already counted this one.
+  if (!afterFallback) ctx.metrics.logins.add({ protocol: 'smtp', result: 'ok', reason: '' });
   return 'ok';
 }
 

@@ -32,7 +32,7 @@ export async function logIn(relay: RelaySession, credentials: BasicCredentials):
   if (!outcome.ok) return replyTo(SMTP_REPLIES, outcome)!;
   if (outcome.upstream === SMTP_AUTH_DISABLED) {
     switchToGraph(relay.ctx, account, local.log);
-    return graphLogIn(relay, account, local.log);
+    return graphLogIn(relay, account, local.log, true);
   }
   const upstream = outcome.upstream as SmtpUpstream;
   if (relay.left.signal.aborted) {

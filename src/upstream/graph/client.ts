@@ -45,12 +45,19 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export class GraphClient {
   readonly #config: GraphConfig;
   readonly #agent: Agent;
+  readonly #freshAgent: Agent;
   readonly #metrics: Metrics | undefined;
   readonly lanes: MailboxLanes;
 
-  constructor(config: GraphConfig, agent: Agent, metrics?: Metrics, lanes = new MailboxLanes()) {
+  /**
+   * `agent` keeps connections for reuse; `freshAgent` opens one per request, for POSTs: a kept
+   * connection the server closes just as it is reused fails like a request cut after it acted,
+   * and a POST (a send) must never be repeated on a guess.
+   */
+  constructor(config: GraphConfig, agent: Agent, freshAgent: Agent, metrics?: Metrics, lanes = new MailboxLanes()) {
     this.#config = config;
     this.#agent = agent;
+    this.#freshAgent = freshAgent;
     this.#metrics = metrics;
     this.lanes = lanes;
   }
@@ -87,7 +94,8 @@ export class GraphClient {
       const started = Date.now();
       try {
         const timeout = Math.max(1, Math.min(this.#config.requestTimeoutMs, ctx.deadline - started));
-        const response = await this.lanes.run(ctx.mailbox, () => sendHttp(this.#agent, { method: call.method, url, headers, ...(call.body ? { body: call.body } : {}) }, timeout));
+        const agent = call.method === 'POST' ? this.#freshAgent : this.#agent;
+        const response = await this.lanes.run(ctx.mailbox, () => sendHttp(agent, { method: call.method, url, headers, ...(call.body ? { body: call.body } : {}) }, timeout));
         this.#observe(call, String(response.status), started);
         ctx.log.debug({ event: 'graph.request', operation: call.operation, status: response.status, durationMs: Date.now() - started, requestId: response.headers['request-id'] }, 'Microsoft Graph answered');
         return response;
@@ -95,7 +103,9 @@ export class GraphClient {
         if (!(error instanceof HttpFailure)) throw error;
         this.#observe(call, 'network', started);
         const wait = backoffMs(attempt);
-        if (error.requestSent || attempt >= 2 || Date.now() + wait >= ctx.deadline) {
+        // GET, PATCH, PUT and DELETE may be repeated after a stale kept-alive connection.
+        const unsent = !error.requestSent || (error.staleConnection && call.method !== 'POST');
+        if (!unsent || attempt >= 2 || Date.now() + wait >= ctx.deadline) {
           throw new GraphUnreachable(`no answer from Microsoft Graph (${error.message})`, error.requestSent);
         }
         ctx.log.info({ event: 'graph.retry', operation: call.operation, cause: error.message }, 'Microsoft Graph request failed before it was sent; retrying');

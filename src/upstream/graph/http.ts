@@ -19,7 +19,7 @@ export interface HttpResponse {
  */
 export class HttpFailure extends Error {
   override readonly name = 'HttpFailure';
-  constructor(message: string, readonly requestSent: boolean) {
+  constructor(message: string, readonly requestSent: boolean, readonly staleConnection = false) {
     super(message);
   }
 }
@@ -37,6 +37,7 @@ export function sendHttp(agent: Agent, req: HttpRequest, timeoutMs: number): Pro
     let sent = false;
     const headers: Record<string, string | number> = { ...req.headers, 'content-length': req.body?.length ?? 0 };
     const outgoing = request(req.url, { method: req.method, agent, headers }, (res) => {
+      answered = true;
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (chunk: Buffer) => {
@@ -53,10 +54,15 @@ export function sendHttp(agent: Agent, req: HttpRequest, timeoutMs: number): Pro
         resolve({ status: res.statusCode ?? 0, headers: responseHeaders, body: Buffer.concat(chunks) });
       });
     });
+    let answered = false;
     const fail = (error: Error & { code?: string }) => {
       clearTimeout(timer);
       outgoing.destroy();
-      reject(new HttpFailure(`${host}: ${error.code ?? error.message}`, sent));
+      // A kept-alive connection the server closed just as it was reused: the server most likely
+      // never read the request (Node's documented case for a retry). Only a caller whose request
+      // may be repeated takes that chance (a server that acted and then cut looks the same).
+      const staleConnection = outgoing.reusedSocket && !answered && error.code === 'ECONNRESET';
+      reject(new HttpFailure(`${host}: ${error.code ?? error.message}`, sent, staleConnection));
     };
     const timer = setTimeout(() => fail(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
     outgoing.on('finish', () => {
