@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { keepTokensWarm } from '../../src/auth/token-warmup.js';
 import { MAILBOX, PASSWORD, python, startStack, USER, type Stack } from '../helpers/stack.js';
 import { PATIENCE } from '../helpers/wait.js';
 import { WireClient } from '../helpers/wire.js';
@@ -41,6 +42,19 @@ describe('smtpVia "auto"', () => {
 });
 
 describe('SMTP through Graph: limits and logs', () => {
+  it('says at start that the Graph token lacks Mail.Send (not that SMTP.SendAsApp is missing), and the client hears 550 5.7.1 naming it', async () => {
+    stack = await startStack({ smtpVia: 'graph', app: { roles: [], graphRoles: [] }, config: { accounts: { [USER]: { protocols: ['smtp'] } } } });
+    // What "start" runs after the listeners are up.
+    const warmup = keepTokensWarm(stack.proxy.context(), stack.proxy.context().log);
+    await vi.waitFor(() => expect(entries(stack!).some((e) => e.event === 'token.role-missing')).toBe(true), PATIENCE);
+    warmup.stop();
+    const seen = await send(stack, [message('no permission')]);
+    expect(seen.sent).toEqual([{ ok: false, code: 550, text: '5.7.1 The app may not send mail through Microsoft Graph: Mail.Send application permission missing (run o365-mail-proxy doctor)' }]);
+    const missing = entries(stack).filter((e) => e.event === 'token.role-missing');
+    expect(missing.every((e) => /Microsoft Graph/.test(String(e.msg)) && !/SendAsApp/.test(JSON.stringify(e)))).toBe(true);
+    expect(String(missing[0]!.msg)).toMatch(/^the Microsoft Graph token lacks Mail\.Send and Mail\.ReadWrite: add them under API permissions → Microsoft Graph/);
+  });
+
   it('answers 552 5.3.4 for a message over upstream.graph.maxMessageBytes, and sends nothing', async () => {
     stack = await startStack({ smtpVia: 'graph', config: { upstream: { graph: { maxMessageBytes: 100_000 } } } });
     const big = message('too big', `${'x'.repeat(998)}\r\n`.repeat(150));
