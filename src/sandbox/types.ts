@@ -129,7 +129,8 @@ export interface GraphSentMessage {
   bcc: GraphRecipient[];
   /**
    * The MIME as delivered to every recipient, byte-exact: what the client gave, without the
-   * Bcc header; for a draft, with To/Cc re-rendered if they were changed by PATCH and with the
+   * Bcc header; for a draft, with To/Cc re-rendered (as the first header lines) if they were
+   * changed by PATCH and with the
    * attachments added as base64 parts of a multipart/mixed. (Real Exchange re-renders more of
    * the message; the sandbox changes only what it must, so that tests can compare bytes.)
    */
@@ -146,12 +147,15 @@ export interface GraphSentMessage {
 
 /** The Graph operations the sandbox implements, for aiming a fault at one of them. */
 export type GraphOperation = 'sendMail' | 'createMessage' | 'getMessage' | 'updateMessage' | 'deleteMessage'
-  | 'addAttachment' | 'createUploadSession' | 'uploadChunk' | 'send';
+  | 'addAttachment' | 'createUploadSession' | 'uploadChunk' | 'send'
+  /** GET mailFolders/SentItems/messages?$filter=internetMessageId eq '<id>' */
+  | 'listSentItems';
 
 export interface GraphFault {
   /**
-   * - `throttle`: 429 TooManyRequests with `Retry-After` (nothing done);
-   * - `unavailable`: 503 ServiceUnavailable with `Retry-After` (nothing done);
+   * - `throttle`: 429 ApplicationThrottled "Application is over its RequestRate limit." with
+   *   `Retry-After` (nothing done);
+   * - `unavailable`: 503 serviceNotAvailable with `Retry-After` (nothing done);
    * - `drop-before`: read the request, then cut the connection without acting or answering;
    * - `drop-after`: act on the request (a send DOES go out), then cut the connection instead
    *   of answering: the case a client must handle without sending twice.
@@ -207,7 +211,11 @@ export interface Sandbox {
   graphSent(mailbox?: string): GraphSentMessage[];
   /** Ids of the drafts now in `mailbox` (made by POST messages, not yet sent or deleted). */
   graphDrafts(mailbox: string): string[];
-  /** Queues a fault for the next matching Graph request(s); faults are used up in order. */
+  /**
+   * Queues a fault for the next matching Graph request(s); faults are used up in order. A fault
+   * hits only requests that pass the token, permission, mailbox, access-policy and concurrency
+   * checks (the ones Graph would act on).
+   */
   graphFault(fault: GraphFault): void;
   /** Forgets queued faults. */
   clearGraphFaults(): void;
@@ -225,7 +233,8 @@ export interface Sandbox {
   /**
    * Graph requests in flight for `mailbox` now, and the most seen at once (counting requests
    * refused for it). Graph allows 4 per app and mailbox; a fifth gets 429 ApplicationThrottled
-   * "Application is over its MailboxConcurrency limit." with Retry-After 1.
+   * "Application is over its MailboxConcurrency limit." with Retry-After 1. The sandbox counts
+   * all apps together (tests use one app per mailbox).
    */
   graphConcurrency(mailbox: string): { now: number; max: number };
   /** Abruptly destroys every open IMAP/POP3/SMTP client connection. */

@@ -6,7 +6,8 @@ import { accessDenied, graphError, type GraphAnswer } from './answer.js';
 import { uploadChunk } from './attachments.js';
 import type { GraphRequest, GraphServerOptions } from './context.js';
 import { faultAnswer, MAILBOX_CONCURRENCY, mailboxConcurrency } from './faults.js';
-import { OPERATIONS, type Route } from './routes.js';
+import { OPERATIONS, rolesFor, type Route } from './routes.js';
+import { listSentItems } from './sent-items.js';
 import { checkGraphToken, isAnswer, type GraphCaller } from './token-check.js';
 
 /** An answer, or "cut the connection without one". */
@@ -41,7 +42,7 @@ export async function processRequest(options: GraphServerOptions, incoming: Inco
     const checked = checkGraphToken({ directory: options.directory, key: options.key, audience: options.graphUrl }, req.headers.authorization);
     if (isAnswer(checked)) return checked;
     caller = checked;
-    if (!OPERATIONS[route.operation].roles.some((role) => checked.roles.includes(role))) return accessDenied();
+    if (!rolesFor(route.operation).some((role) => checked.roles.includes(role))) return accessDenied();
   }
   const mailbox = options.store.get(route.user);
   // Graph's answer for a user it does not know; a user without an Exchange Online mailbox
@@ -72,6 +73,8 @@ export async function processRequest(options: GraphServerOptions, incoming: Inco
     state: options.state,
     maxMessageBytes: options.controls.graphMaxMessageBytes,
   };
-  const answer = route.operation === 'uploadChunk' ? uploadChunk(request, route.sessionId ?? '') : OPERATIONS[route.operation].handler(request);
+  const answer = route.operation === 'uploadChunk' ? uploadChunk(request, route.sessionId ?? '')
+    : route.operation === 'listSentItems' ? listSentItems(request, route.folder ?? '')
+    : OPERATIONS[route.operation].handler(request);
   return fault?.kind === 'drop-after' ? 'drop' : answer;
 }
