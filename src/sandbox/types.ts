@@ -128,11 +128,9 @@ export interface GraphSentMessage {
   cc: GraphRecipient[];
   bcc: GraphRecipient[];
   /**
-   * The MIME as delivered to every recipient, byte-exact: what the client gave, without the
-   * Bcc header; for a draft, with To/Cc re-rendered (as the first header lines) if they were
-   * changed by PATCH and with the
-   * attachments added as base64 parts of a multipart/mixed. (Real Exchange re-renders more of
-   * the message; the sandbox changes only what it must, so that tests can compare bytes.)
+   * The MIME as delivered to every recipient, byte-exact: the client's, without the Bcc header;
+   * for a draft, To/Cc re-rendered (first in the header) if PATCH changed them, and files added
+   * as base64 parts of a multipart/mixed. (Exchange re-renders more; the sandbox only what it must.)
    */
   mime: Buffer;
   /** Files added to the draft (sendMail: none; attachments inside the MIME stay in `mime`). */
@@ -141,7 +139,7 @@ export interface GraphSentMessage {
   savedToSentItems: boolean;
   /** Recipient addresses that have a mailbox here and got `mime` in their INBOX. */
   deliveredTo: string[];
-  /** The `request-id` of the answer that accepted it. */
+  /** `request-id` of the answer that accepted it. */
   requestId: string;
 }
 
@@ -207,6 +205,13 @@ export interface Sandbox {
    * and to MAIL in a session that logged in before.
    */
   throttle(mailbox: string, ms: number): void;
+  /**
+   * A user the directory knows but whose mailbox is not in Exchange Online (on-premises in a
+   * hybrid setup, or unlicensed): Graph answers its mail calls with 404
+   * MailboxNotEnabledForRESTAPI "REST API is not yet supported for this mailbox." (an unknown
+   * user gets 404 ErrorInvalidUser).
+   */
+  addUserWithoutMailbox(address: string): void;
   /** Messages Graph accepted from `mailbox` (all mailboxes when omitted), oldest first. */
   graphSent(mailbox?: string): GraphSentMessage[];
   /** Ids of the drafts now in `mailbox` (made by POST messages, not yet sent or deleted). */
@@ -217,7 +222,6 @@ export interface Sandbox {
    * checks (the ones Graph would act on).
    */
   graphFault(fault: GraphFault): void;
-  /** Forgets queued faults. */
   clearGraphFaults(): void;
   /**
    * Send As: addresses `mailbox` may put in `From` besides its own (replaces the list).

@@ -45,8 +45,11 @@ export async function processRequest(options: GraphServerOptions, incoming: Inco
     if (!rolesFor(route.operation).some((role) => checked.roles.includes(role))) return accessDenied();
   }
   const mailbox = options.store.get(route.user);
-  // Graph's answer for a user it does not know; a user without an Exchange Online mailbox
-  // would get MailboxNotEnabledForRESTAPI, which the sandbox (all users have one) never sends.
+  if (!mailbox && options.state.usersWithoutMailbox.has(route.user.toLowerCase())) {
+    // Microsoft's KB 4462988 (REST API is not yet supported for this mailbox).
+    return graphError(404, 'MailboxNotEnabledForRESTAPI', 'REST API is not yet supported for this mailbox.');
+  }
+  // Graph's answer for a user it does not know (as Graph users quote it).
   if (!mailbox) return graphError(404, 'ErrorInvalidUser', `The requested user '${route.user}' is invalid.`);
   if (caller && !options.state.mayReach(caller.app.clientId, mailbox.address)) {
     // The text Microsoft documents for a mailbox outside the app's access policy.

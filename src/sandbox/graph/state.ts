@@ -48,6 +48,8 @@ export class GraphState {
   readonly sendAs = new Map<string, Set<string>>();
   /** client id (lower case) → mailboxes (lower case) it may reach */
   readonly accessPolicies = new Map<string, Set<string>>();
+  /** users (lower case) the directory knows without an Exchange Online mailbox */
+  readonly usersWithoutMailbox = new Set<string>();
   /** mailbox (lower case) → in flight now / most seen */
   readonly concurrency = new Map<string, { now: number; max: number }>();
 
