@@ -128,10 +128,9 @@ export interface GraphSentMessage {
   cc: GraphRecipient[];
   bcc: GraphRecipient[];
   /**
-   * The MIME as delivered to every recipient, byte-exact: what the client gave, without the
-   * Bcc header; for a draft, with To/Cc re-rendered if they were changed by PATCH and with the
-   * attachments added as base64 parts of a multipart/mixed. (Real Exchange re-renders more of
-   * the message; the sandbox changes only what it must, so that tests can compare bytes.)
+   * The MIME as delivered to every recipient, byte-exact: the client's, without the Bcc header;
+   * for a draft, To/Cc re-rendered (first in the header) if PATCH changed them, and files added
+   * as base64 parts of a multipart/mixed. (Exchange re-renders more; the sandbox only what it must.)
    */
   mime: Buffer;
   /** Files added to the draft (sendMail: none; attachments inside the MIME stay in `mime`). */
@@ -140,18 +139,21 @@ export interface GraphSentMessage {
   savedToSentItems: boolean;
   /** Recipient addresses that have a mailbox here and got `mime` in their INBOX. */
   deliveredTo: string[];
-  /** The `request-id` of the answer that accepted it. */
+  /** `request-id` of the answer that accepted it. */
   requestId: string;
 }
 
 /** The Graph operations the sandbox implements, for aiming a fault at one of them. */
 export type GraphOperation = 'sendMail' | 'createMessage' | 'getMessage' | 'updateMessage' | 'deleteMessage'
-  | 'addAttachment' | 'createUploadSession' | 'uploadChunk' | 'send';
+  | 'addAttachment' | 'createUploadSession' | 'uploadChunk' | 'send'
+  /** GET mailFolders/SentItems/messages?$filter=internetMessageId eq '<id>' */
+  | 'listSentItems';
 
 export interface GraphFault {
   /**
-   * - `throttle`: 429 TooManyRequests with `Retry-After` (nothing done);
-   * - `unavailable`: 503 ServiceUnavailable with `Retry-After` (nothing done);
+   * - `throttle`: 429 ApplicationThrottled "Application is over its RequestRate limit." with
+   *   `Retry-After` (nothing done);
+   * - `unavailable`: 503 serviceNotAvailable with `Retry-After` (nothing done);
    * - `drop-before`: read the request, then cut the connection without acting or answering;
    * - `drop-after`: act on the request (a send DOES go out), then cut the connection instead
    *   of answering: the case a client must handle without sending twice.
@@ -203,13 +205,23 @@ export interface Sandbox {
    * and to MAIL in a session that logged in before.
    */
   throttle(mailbox: string, ms: number): void;
+  /**
+   * A user the directory knows but whose mailbox is not in Exchange Online (on-premises in a
+   * hybrid setup, or unlicensed): Graph answers its mail calls with 404
+   * MailboxNotEnabledForRESTAPI "REST API is not yet supported for this mailbox." (an unknown
+   * user gets 404 ErrorInvalidUser).
+   */
+  addUserWithoutMailbox(address: string): void;
   /** Messages Graph accepted from `mailbox` (all mailboxes when omitted), oldest first. */
   graphSent(mailbox?: string): GraphSentMessage[];
   /** Ids of the drafts now in `mailbox` (made by POST messages, not yet sent or deleted). */
   graphDrafts(mailbox: string): string[];
-  /** Queues a fault for the next matching Graph request(s); faults are used up in order. */
+  /**
+   * Queues a fault for the next matching Graph request(s); faults are used up in order. A fault
+   * hits only requests that pass the token, permission, mailbox, access-policy and concurrency
+   * checks (the ones Graph would act on).
+   */
   graphFault(fault: GraphFault): void;
-  /** Forgets queued faults. */
   clearGraphFaults(): void;
   /**
    * Send As: addresses `mailbox` may put in `From` besides its own (replaces the list).
@@ -225,7 +237,8 @@ export interface Sandbox {
   /**
    * Graph requests in flight for `mailbox` now, and the most seen at once (counting requests
    * refused for it). Graph allows 4 per app and mailbox; a fifth gets 429 ApplicationThrottled
-   * "Application is over its MailboxConcurrency limit." with Retry-After 1.
+   * "Application is over its MailboxConcurrency limit." with Retry-After 1. The sandbox counts
+   * all apps together (tests use one app per mailbox).
    */
   graphConcurrency(mailbox: string): { now: number; max: number };
   /** Abruptly destroys every open IMAP/POP3/SMTP client connection. */

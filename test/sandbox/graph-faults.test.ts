@@ -38,11 +38,12 @@ describe('sandbox Graph: faults', () => {
     const first = await sendMime(sandbox, SENDER, token, message('throttled'));
     expect(first.status).toBe(429);
     expect(first.headers['retry-after']).toBe('7');
-    expect(first.json.error.code).toBe('TooManyRequests');
+    expect(first.json.error).toMatchObject({ code: 'ApplicationThrottled', message: 'Application is over its RequestRate limit.' });
     expect((await sendMime(sandbox, SENDER, token, message('throttled'))).status).toBe(429);
     const third = await sendMime(sandbox, SENDER, token, message('throttled'));
     expect(third.status).toBe(503);
     expect(third.headers['retry-after']).toBe('3');
+    expect(third.json.error.code).toBe('serviceNotAvailable');
     expect(sentWith('throttled')).toEqual([]);
     expect((await sendMime(sandbox, SENDER, token, message('throttled'))).status).toBe(202);
     expect(sentWith('throttled')).toHaveLength(1);
@@ -73,6 +74,21 @@ describe('sandbox Graph: faults', () => {
     await expect(graphCall(sandbox, 'POST', messagePath(SENDER, id, '/send'), { token })).rejects.toThrow(/socket hang up|ECONNRESET/);
     expect(sentWith('drop-after')).toHaveLength(1);
     expect((await graphCall(sandbox, 'GET', messagePath(SENDER, id), { token })).status).toBe(404);
+  });
+
+  it('lets a client find a sendMail whose answer was lost in Sent Items by its Message-ID', async () => {
+    const withId = (id: string) => Buffer.from(`From: ${SENDER}\r\nTo: ${ALICE}\r\nMessage-ID: ${id}\r\nSubject: lookup\r\n\r\nBody\r\n`);
+    const lookup = (id: string) => graphCall(sandbox, 'GET', `/v1.0/users/${SENDER}/mailFolders/SentItems/messages?$select=id,internetMessageId&$filter=${encodeURIComponent(`internetMessageId eq '${id}'`)}`, { token });
+    sandbox.graphFault({ kind: 'drop-before', operation: 'sendMail' });
+    await expect(sendMime(sandbox, SENDER, token, withId('<lost-before@erp>'))).rejects.toThrow(/socket hang up|ECONNRESET/);
+    sandbox.graphFault({ kind: 'drop-after', operation: 'sendMail' });
+    await expect(sendMime(sandbox, SENDER, token, withId('<lost-after@erp>'))).rejects.toThrow(/socket hang up|ECONNRESET/);
+    expect((await lookup('<lost-before@erp>')).json.value).toEqual([]);
+    const found = await lookup('<lost-after@erp>');
+    expect(found.status).toBe(200);
+    expect(found.json.value).toEqual([{ id: expect.stringMatching(/^AAMk/), internetMessageId: '<lost-after@erp>', subject: 'lookup', sentDateTime: expect.any(String), isDraft: false }]);
+    const sendOnly = await graphToken(sandbox, sandbox.registerApp({}));
+    expect((await graphCall(sandbox, 'GET', `/v1.0/users/${SENDER}/mailFolders/SentItems/messages`, { token: sendOnly })).status).toBe(403);
   });
 
   it('counts requests in flight per mailbox and answers a fifth with 429 MailboxConcurrency', async () => {

@@ -127,6 +127,10 @@ describe('sandbox Graph: sendMail with MIME', () => {
     const unknownUser = await sendMime(sandbox, 'nobody@contoso.test', token, mime(`To: ${ALICE}`));
     expect(unknownUser.status).toBe(404);
     expect(unknownUser.json.error).toMatchObject({ code: 'ErrorInvalidUser', message: "The requested user 'nobody@contoso.test' is invalid." });
+    sandbox.addUserWithoutMailbox('onprem@contoso.test');
+    const onPremises = await sendMime(sandbox, 'onprem@contoso.test', token, mime(`To: ${ALICE}`));
+    expect(onPremises.status).toBe(404);
+    expect(onPremises.json.error).toMatchObject({ code: 'MailboxNotEnabledForRESTAPI', message: 'REST API is not yet supported for this mailbox.' });
     const tooLarge = await sendMime(sandbox, SENDER, token, mime(`To: ${ALICE}`, 'x'.repeat(3_200_000)));
     expect(tooLarge.status).toBe(413);
     expect(tooLarge.json.error).toMatchObject({ code: 'BadRequest', message: 'The maximum request length supported is 4MB.' });

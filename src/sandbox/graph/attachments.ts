@@ -8,7 +8,7 @@ import { badRequest, graphError, itemNotFound, messageTooLarge, type GraphAnswer
 import type { GraphRequest } from './context.js';
 import { findDraft } from './drafts.js';
 import { attachmentJson } from './message-json.js';
-import { newItemId } from './send-mail.js';
+import { newItemId } from './ids.js';
 
 const MIB = 1024 * 1024;
 /** Graph sends files of 3 MB and more through upload sessions only; 150 MB is its ceiling. */

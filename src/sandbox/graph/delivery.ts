@@ -4,6 +4,7 @@
 import type { MailStore } from '../mail-store.js';
 import type { GraphAttachment, GraphRecipient, GraphSentMessage } from '../types.js';
 import { addressLine, rewriteHeader } from './mime.js';
+import { newItemId } from './ids.js';
 import type { GraphState } from './state.js';
 
 export interface Outgoing {
@@ -36,5 +37,6 @@ export function deliverOutgoing(store: MailStore, state: GraphState, message: Ou
   store.get(message.mailbox)?.folder('Sent Items')?.append(sentCopy, ['\\Seen']);
   const record: GraphSentMessage = { ...message, savedToSentItems: true, deliveredTo };
   state.sent.push(record);
+  state.sentItems.push({ id: newItemId(), mailbox: message.mailbox, mime: message.mime, sentAt: new Date() });
   return record;
 }

@@ -8,7 +8,8 @@ import type { GraphRequest } from './context.js';
 import { deliverOutgoing } from './delivery.js';
 import { messageJson } from './message-json.js';
 import { addressLine, fromAddress, headerRecipients, rewriteHeader, withAttachments } from './mime.js';
-import { decodeMime, newItemId, noRecipients, recipientCount, sendAsDenied } from './send-mail.js';
+import { newItemId } from './ids.js';
+import { decodeMime, noRecipients, recipientCount, sendAsDenied } from './send-mail.js';
 import type { Draft } from './state.js';
 
 export function findDraft(request: GraphRequest): Draft | undefined {

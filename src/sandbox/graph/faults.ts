@@ -30,13 +30,15 @@ export class FaultQueue {
 }
 
 /**
- * The answer of a throttle/unavailable fault. 429 per Graph's throttling guidance (code
- * TooManyRequests, Retry-After in seconds); 503 with Retry-After as Graph sends it at times.
+ * The answer of a throttle/unavailable fault. 429 as the Outlook workload of Graph words it
+ * for its request-rate limit (10,000 requests per 10 minutes per app and mailbox), with
+ * Retry-After in seconds; 503 with Retry-After as Graph sends it at times, under the code
+ * Graph's error list gives it (the message is the sandbox's own).
  */
 export function faultAnswer(fault: GraphFault): GraphAnswer | undefined {
   const retryAfter = { 'retry-after': String(fault.retryAfterSeconds ?? 1) };
-  if (fault.kind === 'throttle') return graphError(429, 'TooManyRequests', 'Too many requests.', retryAfter);
-  if (fault.kind === 'unavailable') return graphError(503, 'ServiceUnavailable', 'Service unavailable.', retryAfter);
+  if (fault.kind === 'throttle') return graphError(429, 'ApplicationThrottled', 'Application is over its RequestRate limit.', retryAfter);
+  if (fault.kind === 'unavailable') return graphError(503, 'serviceNotAvailable', 'The service is temporarily unavailable. Try again later.', retryAfter);
   return undefined;
 }
 

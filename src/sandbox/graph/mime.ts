@@ -1,8 +1,10 @@
 // The few changes Graph's Exchange makes to a MIME message on its way out, done on the raw
 // bytes (latin1 strings map byte for byte, so 8-bit content is kept exactly):
-// - recipients are read from To/Cc/Bcc, and the Bcc header is not delivered (MS-OXCMAIL
-//   2.1.3.1.1.2: "When generating a message for outbound submission to SMTP, MIME writers MUST
-//   NOT copy Bcc recipients to the MIME Bcc header"; Bcc addresses become Bcc recipients);
+// - recipients are read from To/Cc/Bcc, and the Bcc header is not delivered. Graph's pages do
+//   not say what becomes of a Bcc header in MIME content; this follows how Exchange converts
+//   MIME (Bcc addresses become Bcc recipients) and MS-OXCMAIL 2.1.3.1.1.2: "When generating a
+//   message for outbound submission to SMTP, MIME writers MUST NOT copy Bcc recipients to the
+//   MIME Bcc header". An assumption to check against a real tenant;
 // - header fields can be replaced (To/Cc after a draft's recipients were changed);
 // - files attached to a draft are added as parts of a multipart/mixed.
 import { randomBytes } from 'node:crypto';

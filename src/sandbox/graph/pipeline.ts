@@ -6,7 +6,8 @@ import { accessDenied, graphError, type GraphAnswer } from './answer.js';
 import { uploadChunk } from './attachments.js';
 import type { GraphRequest, GraphServerOptions } from './context.js';
 import { faultAnswer, MAILBOX_CONCURRENCY, mailboxConcurrency } from './faults.js';
-import { OPERATIONS, type Route } from './routes.js';
+import { OPERATIONS, rolesFor, type Route } from './routes.js';
+import { listSentItems } from './sent-items.js';
 import { checkGraphToken, isAnswer, type GraphCaller } from './token-check.js';
 
 /** An answer, or "cut the connection without one". */
@@ -41,11 +42,14 @@ export async function processRequest(options: GraphServerOptions, incoming: Inco
     const checked = checkGraphToken({ directory: options.directory, key: options.key, audience: options.graphUrl }, req.headers.authorization);
     if (isAnswer(checked)) return checked;
     caller = checked;
-    if (!OPERATIONS[route.operation].roles.some((role) => checked.roles.includes(role))) return accessDenied();
+    if (!rolesFor(route.operation).some((role) => checked.roles.includes(role))) return accessDenied();
   }
   const mailbox = options.store.get(route.user);
-  // Graph's answer for a user it does not know; a user without an Exchange Online mailbox
-  // would get MailboxNotEnabledForRESTAPI, which the sandbox (all users have one) never sends.
+  if (!mailbox && options.state.usersWithoutMailbox.has(route.user.toLowerCase())) {
+    // Microsoft's KB 4462988 (REST API is not yet supported for this mailbox).
+    return graphError(404, 'MailboxNotEnabledForRESTAPI', 'REST API is not yet supported for this mailbox.');
+  }
+  // Graph's answer for a user it does not know (as Graph users quote it).
   if (!mailbox) return graphError(404, 'ErrorInvalidUser', `The requested user '${route.user}' is invalid.`);
   if (caller && !options.state.mayReach(caller.app.clientId, mailbox.address)) {
     // The text Microsoft documents for a mailbox outside the app's access policy.
@@ -72,6 +76,8 @@ export async function processRequest(options: GraphServerOptions, incoming: Inco
     state: options.state,
     maxMessageBytes: options.controls.graphMaxMessageBytes,
   };
-  const answer = route.operation === 'uploadChunk' ? uploadChunk(request, route.sessionId ?? '') : OPERATIONS[route.operation].handler(request);
+  const answer = route.operation === 'uploadChunk' ? uploadChunk(request, route.sessionId ?? '')
+    : route.operation === 'listSentItems' ? listSentItems(request, route.folder ?? '')
+    : OPERATIONS[route.operation].handler(request);
   return fault?.kind === 'drop-after' ? 'drop' : answer;
 }

@@ -10,6 +10,8 @@ import { sendMail } from './send-mail.js';
 
 export interface Route {
   operation: GraphOperation;
+  /** The folder of a mailFolders/{folder}/messages listing. */
+  folder?: string;
   /** The {id | userPrincipalName} of the URL (for uploads: the draft's mailbox). */
   user: string;
   messageId?: string;
@@ -24,10 +26,12 @@ interface Operation {
 
 const READ_WRITE = ['Mail.ReadWrite'];
 
-export const OPERATIONS: Record<Exclude<GraphOperation, 'uploadChunk'>, Operation> = {
+const READ = ['Mail.ReadBasic.All', 'Mail.Read', 'Mail.ReadWrite'];
+
+export const OPERATIONS: Record<Exclude<GraphOperation, 'uploadChunk' | 'listSentItems'>, Operation> = {
   sendMail: { handler: sendMail, roles: ['Mail.Send'] },
   createMessage: { handler: createMessage, roles: READ_WRITE },
-  getMessage: { handler: getMessage, roles: ['Mail.ReadBasic.All', 'Mail.Read', 'Mail.ReadWrite'] },
+  getMessage: { handler: getMessage, roles: READ },
   updateMessage: { handler: updateMessage, roles: READ_WRITE },
   deleteMessage: { handler: deleteMessage, roles: READ_WRITE },
   addAttachment: { handler: addAttachment, roles: READ_WRITE },
@@ -35,12 +39,17 @@ export const OPERATIONS: Record<Exclude<GraphOperation, 'uploadChunk'>, Operatio
   send: { handler: sendDraft, roles: ['Mail.Send'] },
 };
 
+/** Roles for any routed operation (upload chunks need none: the upload URL is the credential). */
+export const rolesFor = (operation: GraphOperation): string[] =>
+  operation === 'uploadChunk' ? [] : operation === 'listSentItems' ? READ : OPERATIONS[operation].roles;
+
 /** `users('x')` or `users` + `x` → x. */
 const unwrap = (segment: string): string => decodeURIComponent(segment.replace(/^[^(]*\('(.*)'\)$/, '$1'));
 
-function messageRoute(method: string, rest: string[]): { operation: GraphOperation; messageId?: string } | undefined {
+function messageRoute(method: string, rest: string[]): { operation: GraphOperation; messageId?: string; folder?: string } | undefined {
   const [first, id, action, sub] = rest.map((s) => s.toLowerCase());
   if (first === 'sendmail' && rest.length === 1 && method === 'POST') return { operation: 'sendMail' };
+  if (first === 'mailfolders' && rest.length === 3 && action === 'messages' && method === 'GET') return { operation: 'listSentItems', folder: decodeURIComponent(rest[1]!) };
   if (first !== 'messages') return undefined;
   if (rest.length === 1) return method === 'POST' ? { operation: 'createMessage' } : undefined;
   const messageId = decodeURIComponent(rest[1]!);

@@ -1,6 +1,5 @@
 // POST /users/{id}/sendMail with a base64 MIME body (Content-Type: text/plain): Graph takes the
 // recipients from the To/Cc/Bcc headers, checks the sender, sends, and answers 202 Accepted.
-import { randomBytes } from 'node:crypto';
 import { badRequest, graphError, messageTooLarge, type GraphAnswer } from './answer.js';
 import type { GraphRequest } from './context.js';
 import { deliverOutgoing } from './delivery.js';
@@ -50,6 +49,3 @@ export function sendMail(request: GraphRequest): GraphAnswer {
   });
   return { status: 202 };
 }
-
-/** Graph message ids are long base64 strings ("AAMkAGI2..."); the sandbox makes look-alikes. */
-export const newItemId = (): string => `AAMkAGSandbox${randomBytes(30).toString('base64url')}`;

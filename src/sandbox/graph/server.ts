@@ -27,7 +27,12 @@ async function handle(options: GraphServerOptions, req: IncomingMessage, res: Se
   const requestId = randomGuid();
   const header = req.headers['client-request-id'];
   const clientRequestId = typeof header === 'string' && header ? header : requestId;
-  const url = new URL(req.url ?? '/', 'https://localhost');
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', 'https://localhost');
+  } catch {
+    url = new URL('https://localhost/');
+  }
   const method = req.method ?? 'GET';
   const route = routeOf(method, url.pathname);
   const flight = track(options, route?.user, res);

@@ -7,7 +7,7 @@ import { FaultQueue } from './faults.js';
 import { createGraphServer } from './server.js';
 import { GraphState } from './state.js';
 
-type GraphApi = Pick<Sandbox, 'graphSent' | 'graphDrafts' | 'graphFault' | 'clearGraphFaults' | 'allowSendAs' | 'restrictGraphAccess' | 'graphConcurrency'>;
+type GraphApi = Pick<Sandbox, 'addUserWithoutMailbox' | 'graphSent' | 'graphDrafts' | 'graphFault' | 'clearGraphFaults' | 'allowSendAs' | 'restrictGraphAccess' | 'graphConcurrency'>;
 
 export interface GraphService {
   server: Server;
@@ -20,6 +20,7 @@ export function createGraphService(options: Omit<GraphServerOptions, 'state' | '
   const server = createGraphServer({ ...options, state, faults });
   const lower = (list: string[]): Set<string> => new Set(list.map((a) => a.toLowerCase()));
   const api: GraphApi = {
+    addUserWithoutMailbox: (address) => void state.usersWithoutMailbox.add(address.toLowerCase()),
     graphSent: (mailbox) => state.sent.filter((m) => mailbox === undefined || m.mailbox.toLowerCase() === mailbox.toLowerCase()),
     graphDrafts: (mailbox) => [...state.draftsOf(mailbox).keys()],
     graphFault: (fault) => faults.add(fault),

@@ -29,15 +29,27 @@ export interface UploadSession {
   token: string;
 }
 
+/** The sender's copy of a sent message, as listed in Sent Items. */
+export interface SentItem {
+  id: string;
+  mailbox: string;
+  /** The delivered MIME (its Message-ID and Subject are what a lookup reads). */
+  mime: Buffer;
+  sentAt: Date;
+}
+
 export class GraphState {
   /** mailbox (lower case) → draft id → draft */
   readonly drafts = new Map<string, Map<string, Draft>>();
   readonly uploads = new Map<string, UploadSession>();
   readonly sent: GraphSentMessage[] = [];
+  readonly sentItems: SentItem[] = [];
   /** mailbox (lower case) → addresses (lower case) it may send as */
   readonly sendAs = new Map<string, Set<string>>();
   /** client id (lower case) → mailboxes (lower case) it may reach */
   readonly accessPolicies = new Map<string, Set<string>>();
+  /** users (lower case) the directory knows without an Exchange Online mailbox */
+  readonly usersWithoutMailbox = new Set<string>();
   /** mailbox (lower case) → in flight now / most seen */
   readonly concurrency = new Map<string, { now: number; max: number }>();
 
