@@ -13,7 +13,7 @@ afterEach(async () => {
 });
 
 const TO = 'ap@contoso.test';
-const message = (subject: string, body = 'body\r\n') => Buffer.from(`From: ${MAILBOX}\r\nTo: ${TO}\r\nSubject: ${subject}\r\n\r\n${body}`);
+const message = (subject: string, body = 'body\r\n') => Buffer.from(`From: ${MAILBOX}\r\nTo: ${TO}\r\nSubject: ${subject}\r\nMessage-ID: <${subject.replace(/\W/g, '')}@contoso.test>\r\n\r\n${body}`);
 const send = (s: Stack, raws: Buffer[]) => python(s, { client: 'smtp', auth: 'LOGIN', messages: raws.map((raw) => ({ from: MAILBOX, to: [TO], raw: raw.toString('base64') })) });
 const entries = (s: Stack) => s.logs.map((line) => JSON.parse(line) as Record<string, unknown> & { level: number; event?: string });
 
@@ -53,6 +53,17 @@ describe('SMTP through Graph: limits and logs', () => {
     const missing = entries(stack).filter((e) => e.event === 'token.role-missing');
     expect(missing.every((e) => /Microsoft Graph/.test(String(e.msg)) && !/SendAsApp/.test(JSON.stringify(e)))).toBe(true);
     expect(String(missing[0]!.msg)).toMatch(/^the Microsoft Graph token lacks Mail\.Send and Mail\.ReadWrite: add them under API permissions → Microsoft Graph/);
+  });
+
+  it('answers 451 4.4.2 when a sendMail\'s answer is lost and Sent Items cannot tell (no Mail.Read), and adds a missing Message-ID', async () => {
+    stack = await startStack({ smtpVia: 'graph' });
+    stack.sandbox.graphFault({ kind: 'drop-after', operation: 'sendMail' });
+    const raw = Buffer.from(`From: ${MAILBOX}\r\nTo: ${TO}\r\nSubject: no id\r\n\r\nbody\r\n`);
+    const seen = await send(stack, [raw]);
+    expect(seen.sent).toEqual([{ ok: false, code: 451, text: '4.4.2 Connection to Microsoft Graph lost after the message was handed over; it may have been sent, check Sent Items before sending again' }]);
+    const sent = stack.sandbox.graphSent(MAILBOX);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.mime.toString()).toMatch(new RegExp(`^Message-ID: <[0-9a-f-]{36}@contoso\\.test>\r\n${raw.toString().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
   });
 
   it('answers 552 5.3.4 for a message over upstream.graph.maxMessageBytes, and sends nothing', async () => {

@@ -1,6 +1,6 @@
 import type { SMTPServerAddress, SMTPServerDataStream } from 'smtp-server';
 import type { TokenProvider } from '../../tokens/provider.js';
-import { fromAddress, messageHeader, sameAddress } from '../../upstream/graph/mime-headers.js';
+import { fromAddress, messageHeader, sameAddress, withMessageId } from '../../upstream/graph/mime-headers.js';
 import { sendThroughGraph } from '../../upstream/graph/send.js';
 import { graphFailureReply } from './graph-replies.js';
 import type { GraphSending, RelaySession } from './session-state.js';
@@ -53,7 +53,7 @@ export async function graphData(relay: RelaySession, graph: GraphSending, stream
   graph.awaitingVerdict = true;
   try {
     const ctx = { mailbox, tokens: graph.tokens, deadline: started + relay.ctx.config.upstream.graph.sendTimeoutMs, log: relay.log };
-    const sent = await sendThroughGraph(relay.ctx.graph, ctx, message, transaction.recipients);
+    const sent = await sendThroughGraph(relay.ctx.graph, ctx, withMessageId(message, mailbox.split('@')[1]!), transaction.recipients);
     relay.messages++;
     relay.ctx.metrics.messagesSent.add({ path: 'graph' });
     relay.log.info({ event: 'graph.sent', bytes: message.length, recipients: transaction.recipients.length, durationMs: Date.now() - started, requestId: sent.requestId, via: sent.path }, 'message sent through Microsoft Graph');

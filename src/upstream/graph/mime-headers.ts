@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+
 /**
  * The parts of a message's header the Graph path needs: the header's fields and the addresses
  * in To, Cc, Bcc and From (RFC 5322 section 3.4 address lists: display names, quoted strings,
@@ -132,4 +134,14 @@ export function decodeWords(text: string): string {
 /** Addresses compare case-insensitively (the local part is case-sensitive in theory, never in Exchange). */
 export function sameAddress(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
+}
+
+/**
+ * The message with a Message-ID: as it came when it has one, else with one added in front (a
+ * submission server may add it, RFC 6409 section 8.3). It lets a send whose answer was lost be
+ * looked up in Sent Items.
+ */
+export function withMessageId(message: Buffer, domain: string): Buffer {
+  if (messageHeader(message).some((f) => f.name === 'message-id')) return message;
+  return Buffer.concat([Buffer.from(`Message-ID: <${randomUUID()}@${domain}>\r\n`, 'latin1'), message]);
 }

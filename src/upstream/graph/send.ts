@@ -32,13 +32,41 @@ export async function sendThroughGraph(client: GraphClient, ctx: GraphContext, m
   const matches = sameSet(recipients, [...fromHeaders.to, ...fromHeaders.cc, ...fromHeaders.bcc].map((r) => r.address));
   if (matches && base64Length(message.length) <= MAX_REQUEST_BASE64) {
     const call: GraphCall = { operation: 'sendMail', method: 'POST', path: '/sendMail', contentType: 'text/plain', body: Buffer.from(message.toString('base64'), 'latin1') };
-    const response = await client.call(call, ctx);
-    return { path: 'sendMail', requestId: response.headers['request-id'] };
+    try {
+      const response = await client.call(call, ctx);
+      return { path: 'sendMail', requestId: response.headers['request-id'] };
+    } catch (error) {
+      // The answer was lost: only a copy in Sent Items proves the send (it may come late, so its
+      // absence proves nothing and the caller answers "may have been sent").
+      if (!(error instanceof GraphUnreachable && error.mayHaveActed)) throw error;
+      const messageId = messageHeader(message).find((f) => f.name === 'message-id')?.value;
+      if (messageId && await foundInSentItems(client, ctx, messageId)) return { path: 'sendMail', requestId: undefined };
+      throw error;
+    }
   }
   const slim = takeOutAttachments(message, MAX_REQUEST_BASE64);
   if (!slim) throw new TooLargeForGraph('the message is larger than one Graph request and has no attachments to upload separately');
   const requestId = await sendDraft(client, ctx, slim, matches ? undefined : placeRecipients(recipients, fromHeaders));
   return { path: 'draft', requestId };
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Looks for the message in Sent Items by its Message-ID, a few times (needs Mail.Read or Mail.ReadWrite). */
+async function foundInSentItems(client: GraphClient, ctx: GraphContext, messageId: string): Promise<boolean> {
+  const filter = encodeURIComponent(`internetMessageId eq '${messageId.replace(/'/g, "''")}'`);
+  ctx.log.warn({ event: 'graph.send-unanswered', messageId }, 'a sendMail got no answer; looking for the message in Sent Items');
+  for (let attempt = 0; attempt < 3 && Date.now() + 1000 * attempt < ctx.deadline; attempt++) {
+    if (attempt > 0) await sleep(1000);
+    try {
+      const answer = await client.call({ operation: 'findSent', method: 'GET', path: `/mailFolders/SentItems/messages?$filter=${filter}&$select=id` }, ctx);
+      const found = (JSON.parse(answer.body.toString('utf8')) as { value?: unknown[] }).value;
+      if (Array.isArray(found) && found.length > 0) return true;
+    } catch {
+      return false;
+    }
+  }
+  return false;
 }
 
 /** The draft's recipients: each envelope address where the header has it (To, Cc), else Bcc. */
