@@ -66,6 +66,15 @@ describe('SMTP through Graph: limits and logs', () => {
     expect(sent[0]!.mime.toString()).toMatch(new RegExp(`^Message-ID: <[0-9a-f-]{36}@contoso\\.test>\r\n${raw.toString().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
   });
 
+  it('gives up on a Graph request after upstream.graph.requestTimeoutMs, and says the message may have been sent', async () => {
+    stack = await startStack({ smtpVia: 'graph', config: { upstream: { graph: { requestTimeoutMs: 300 } } } });
+    stack.sandbox.controls.graphDelayMs = 5000;
+    const seen = await send(stack, [message('slow graph')]);
+    expect(seen.sent).toEqual([{ ok: false, code: 451, text: expect.stringMatching(/^4\.4\.2 .*may have been sent/) }]);
+    expect(entries(stack).find((e) => e.event === 'graph.refused')).toMatchObject({ cause: expect.stringMatching(/no answer within 300 ms/) });
+    stack.sandbox.controls.graphDelayMs = 0;
+  });
+
   it('answers 552 5.3.4 for a message over upstream.graph.maxMessageBytes, and sends nothing', async () => {
     stack = await startStack({ smtpVia: 'graph', config: { upstream: { graph: { maxMessageBytes: 100_000 } } } });
     const big = message('too big', `${'x'.repeat(998)}\r\n`.repeat(150));
