@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { keepTokensWarm } from '../../src/auth/token-warmup.js';
-import { MAILBOX, PASSWORD, python, startStack, USER, type Stack } from '../helpers/stack.js';
+import { leftovers, MAILBOX, PASSWORD, python, startStack, USER, type Stack } from '../helpers/stack.js';
 import { PATIENCE } from '../helpers/wait.js';
 import { WireClient } from '../helpers/wire.js';
 
@@ -107,6 +107,22 @@ describe('SMTP through Graph: limits and logs', () => {
     for (const forbidden of [secretBody, PASSWORD, stack.app.clientSecret!, 'Bearer', 'uploadUrl', '/upload/', Buffer.from(`\0${USER}\0${PASSWORD}`).toString('base64')]) {
       expect(logs, `log contains ${forbidden}`).not.toContain(forbidden);
     }
+  });
+});
+
+describe('SMTP through Graph, a client that leaves', () => {
+  it('sends nothing when the client leaves during DATA, and the session ends cleanly', async () => {
+    stack = await startStack({ smtpVia: 'graph' });
+    const client = await WireClient.open(stack.port('smtp'));
+    await client.line();
+    client.send(`EHLO test\r\nAUTH PLAIN ${Buffer.from(`\0${USER}\0${PASSWORD}`).toString('base64')}\r\n`);
+    await client.until(/^235 /);
+    client.send(`MAIL FROM:<${MAILBOX}>\r\nRCPT TO:<${TO}>\r\nDATA\r\n`);
+    await client.until(/^354 /);
+    client.send('Subject: half\r\n\r\nonly half of it');
+    client.close();
+    expect(await leftovers(stack)).toEqual({ openSessions: [], active: 0, errors: [] });
+    expect(stack.sandbox.graphSent()).toEqual([]);
   });
 });
 

@@ -116,6 +116,9 @@ describe('SMTP through Microsoft Graph', () => {
     const seen = await send([{ from: 'ceo@contoso.test', to: [TO], raw: spoofed }]);
     expect(seen.sent).toEqual([{ ok: false, code: 550, text: `5.7.60 Not allowed to send as ceo@contoso.test: the mailbox ${MAILBOX} has no SendAs right for it` }]);
 
+    const bounceAddress = await send([{ from: 'bounces@elsewhere.test', to: [TO], raw: mail('foreign envelope sender', `To: ${TO}\r\n`) }]);
+    expect(bounceAddress.sent).toEqual([{ ok: false, code: 550, text: `5.7.60 Envelope sender bounces@elsewhere.test is neither the mailbox ${MAILBOX} nor the message's From address` }]);
+
     stack.sandbox.restrictGraphAccess(stack.app.clientId, []);
     try {
       const policy = await send([{ to: [TO], raw: mail('policy', `To: ${TO}\r\n`) }]);

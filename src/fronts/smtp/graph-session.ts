@@ -79,7 +79,15 @@ function readMessage(stream: SMTPServerDataStream, max: number): Promise<Buffer 
       if (size <= max) chunks.push(chunk);
       else chunks.length = 0;
     });
+    let ended = false;
     stream.once('error', reject);
-    stream.once('end', () => resolve(size <= max ? Buffer.concat(chunks, size) : undefined));
+    stream.once('end', () => {
+      ended = true;
+      resolve(size <= max ? Buffer.concat(chunks, size) : undefined);
+    });
+    // Destroyed without an error: the client is gone, and nothing is sent.
+    stream.once('close', () => {
+      if (!ended) reject(new Error('the client left during DATA'));
+    });
   });
 }
