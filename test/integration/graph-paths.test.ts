@@ -63,6 +63,9 @@ describe('SMTP through Graph: limits and logs', () => {
     expect(seen.sent).toEqual([{ ok: false, code: 451, text: '4.4.2 Connection to Microsoft Graph lost after the message was handed over; it may have been sent, check Sent Items before sending again' }]);
     const sent = stack.sandbox.graphSent(MAILBOX);
     expect(sent).toHaveLength(1);
+    // Without Mail.ReadWrite, a message that needs a draft (a Bcc-only recipient) is refused, naming the permission.
+    const bcc = await python(stack, { client: 'smtp', auth: 'PLAIN', messages: [{ from: MAILBOX, to: [TO, 'hidden@contoso.test'], raw: message('needs a draft').toString('base64') }] });
+    expect(bcc.sent).toEqual([{ ok: false, code: 550, text: expect.stringMatching(/^5\.7\.1 The app may not create drafts through Microsoft Graph: Mail\.ReadWrite application permission missing/) }]);
     expect(sent[0]!.mime.toString()).toMatch(new RegExp(`^Message-ID: <[0-9a-f-]{36}@contoso\\.test>\r\n${raw.toString().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
   });
 

@@ -32,6 +32,12 @@ describe('Graph\'s answers as SMTP replies (RFC 5321 / RFC 3463)', () => {
     expect(reply(error)).toMatch(expected);
   });
 
+  it('names a missing Mail.ReadWrite when a draft is refused and the token lacks it, not an access policy', () => {
+    const refused = new GraphError(403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.', 'r', 'createDraft');
+    expect(reply(refused)).toMatch(/^550 5\.7\.1 The app may not create drafts through Microsoft Graph: Mail\.ReadWrite application permission missing/);
+    expect(reply(refused, { ...facts, roles: ['Mail.Send', 'Mail.ReadWrite'] })).toMatch(/^550 5\.7\.1 The app may not use mailbox box@x\.test: an application access policy/);
+  });
+
   it('names a missing Mail.Send when the token lacks it, with the fix in the hint, never a secret', () => {
     const answer = graphFailureReply(new GraphError(403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.', 'r'), { ...facts, roles: [] });
     expect(`${answer.reply.code} ${answer.reply.text}`).toMatch(/^550 5\.7\.1 .*Mail\.Send application permission missing/);

@@ -24,6 +24,8 @@ interface Row {
 
 const graphError = (status: number | ((s: number) => boolean), code?: RegExp) => (error: unknown) =>
   error instanceof GraphError && (typeof status === 'number' ? error.status === status : status(error.status)) && (!code || code.test(error.code));
+/** The calls of the draft path, which Mail.ReadWrite allows. */
+const DRAFT_OPERATIONS = new Set(['createDraft', 'updateDraft', 'addAttachment', 'createUploadSession', 'getDraft', 'deleteDraft']);
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 
 /**
@@ -42,6 +44,12 @@ export const GRAPH_REPLIES: readonly Row[] = [
     matches: (e, f) => graphError(403)(e) && f.roles !== undefined && !f.roles.includes('Mail.Send'),
     reply: () => ({ code: 550, text: '5.7.1 The app may not send mail through Microsoft Graph: Mail.Send application permission missing (run o365-mail-proxy doctor)' }),
     hint: () => 'add the Mail.Send application permission on Microsoft Graph to the app registration and grant admin consent',
+  },
+  {
+    graph: '403 ErrorAccessDenied on a draft, token without Mail.ReadWrite',
+    matches: (e, f) => graphError(403)(e) && DRAFT_OPERATIONS.has((e as GraphError).operation) && f.roles !== undefined && !f.roles.includes('Mail.ReadWrite'),
+    reply: () => ({ code: 550, text: '5.7.1 The app may not create drafts through Microsoft Graph: Mail.ReadWrite application permission missing, needed for Bcc-only recipients and large messages (run o365-mail-proxy doctor)' }),
+    hint: () => 'add the Mail.ReadWrite application permission on Microsoft Graph and grant admin consent: the draft path (envelope recipients other than the To/Cc/Bcc headers, messages over one request) needs it',
   },
   {
     graph: '403 ErrorAccessDenied ("Access to OData is disabled", RBAC scope)',

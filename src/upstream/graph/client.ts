@@ -74,7 +74,7 @@ export class GraphClient {
         token = await ctx.tokens.getToken(token.token);
         continue;
       }
-      if (response.status !== 429 && response.status !== 503 && response.status !== 504) throw graphErrorOf(response);
+      if (response.status !== 429 && response.status !== 503 && response.status !== 504) throw graphErrorOf(response, call.operation);
       // Throttled or unavailable: Graph did not act on it, so it can be repeated.
       const waitMs = retryAfterMs(response.headers['retry-after']) ?? backoffMs(attempt);
       const requestId = response.headers['request-id'];

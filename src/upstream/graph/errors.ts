@@ -12,8 +12,10 @@ export class GraphError extends Error {
     readonly code: string,
     readonly text: string,
     readonly requestId: string | undefined,
+    /** The call that got it (sendMail, createDraft, send, …). */
+    readonly operation = '',
   ) {
-    super(`Microsoft Graph answered HTTP ${status}${code ? ` ${code}` : ''}${text ? `: ${text}` : ''}`);
+    super(`Microsoft Graph answered HTTP ${status}${code ? ` ${code}` : ''}${text ? `: ${text}` : ''}${operation ? ` (${operation})` : ''}`);
   }
 }
 
@@ -37,7 +39,7 @@ export class GraphUnreachable extends Error {
 }
 
 /** The error of an answer: Graph's JSON error body when there is one, else the bare status. */
-export function graphErrorOf(response: HttpResponse): GraphError {
+export function graphErrorOf(response: HttpResponse, operation = ''): GraphError {
   let code = '';
   let text = '';
   try {
@@ -47,5 +49,5 @@ export function graphErrorOf(response: HttpResponse): GraphError {
   } catch {
     // Not JSON (a proxy's or gateway's page): the status says enough.
   }
-  return new GraphError(response.status, code, text, response.headers['request-id']);
+  return new GraphError(response.status, code, text, response.headers['request-id'], operation);
 }
