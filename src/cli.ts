@@ -49,7 +49,8 @@ async function main(argv: string[]): Promise<void> {
     case 'doctor': {
       const account = stringOption(values, 'account');
       const protocol = stringOption(values, 'protocol') as Protocol | undefined;
-      process.exitCode = await doctorCommand({ configPath, ...(account ? { account } : {}), ...(protocol ? { protocol } : {}) }, flag(values, 'json'));
+      const sendTest = stringOption(values, 'send-test');
+      process.exitCode = await doctorCommand({ configPath, ...(account ? { account } : {}), ...(protocol ? { protocol } : {}), ...(sendTest ? { sendTest } : {}) }, flag(values, 'json'));
       return;
     }
     case 'hash-password':

@@ -6,9 +6,11 @@ import { FailedLoginLimiter, type LoginLimiter } from './lockout.js';
 import { PasswordCheckQueue } from './password-check-queue.js';
 import type { ProxyConfig } from '../config/types.js';
 import { tokenOptions } from '../tokens/options.js';
-import { createTokenProviders, type TokenProvider } from '../tokens/provider.js';
+import { createGraphTokenProviders, createTokenProviders, type TokenProvider } from '../tokens/provider.js';
 import { createDelegatedSignIns } from '../tokens/delegated-registry.js';
 import type { DelegatedSignIn } from '../tokens/delegated-signin.js';
+import type { GraphClient } from '../upstream/graph/client.js';
+import { createGraphClient } from '../upstream/graph/create.js';
 import { UpstreamConnector } from '../upstream/connector.js';
 import { connectorOptions } from '../upstream/options.js';
 import { MailboxGate, type GateLimits, type SessionGate } from '../upstream/mailbox-gate.js';
@@ -22,6 +24,15 @@ export interface ProxyContext {
   tokens: ReadonlyMap<string, TokenProvider>;
   /** Delegated accounts' sign-ins, by lower-cased username; carried over a reload where unchanged. */
   signIns: ReadonlyMap<string, DelegatedSignIn>;
+  /** Microsoft Graph tokens per app (apps.<name>.graphScope), for accounts that send through Graph. */
+  graphTokens: ReadonlyMap<string, TokenProvider>;
+  /** Sending through Graph; its per-mailbox request lanes are carried over on a reload. */
+  graph: GraphClient;
+  /**
+   * Usernames of smtpVia "auto" accounts that Exchange told SMTP AUTH is disabled: they send
+   * through Graph from then on (kept across reloads; a restart tries SMTP AUTH again).
+   */
+  smtpAuthDisabled: Set<string>;
   connector: UpstreamConnector;
   /**
    * Upstream sessions per mailbox and Exchange's backoffs. Carried over on a reload (with the
@@ -60,6 +71,9 @@ export function createProxyContext(config: ProxyConfig, log: Logger, metrics: Me
     failedLogins: shared?.failedLogins(config) ?? new FailedLoginLimiter(config.clients.maxFailedLogins, config.clients.failedLoginWindowMs),
     tokens: createTokenProviders(config.apps, tokenOptions(config, log, metrics)),
     signIns: createDelegatedSignIns(config, log, metrics, previous?.signIns),
+    graphTokens: createGraphTokenProviders(config.apps, tokenOptions(config, log, metrics)),
+    graph: createGraphClient(config, metrics, previous?.graph.lanes),
+    smtpAuthDisabled: previous?.smtpAuthDisabled ?? new Set(),
     connector: new UpstreamConnector(connectorOptions(config, metrics)),
     mailboxGate,
     descriptors: previous?.descriptors ?? new DescriptorReserve(),
@@ -81,3 +95,4 @@ export function gateLimits(config: ProxyConfig): GateLimits {
   const { maxSessionsPerMailbox, sessionWaitMs, maxWaitingPerMailbox } = config.upstream;
   return { maxSessions: maxSessionsPerMailbox, waitMs: sessionWaitMs, maxWaiting: maxWaitingPerMailbox };
 }
+

@@ -70,13 +70,24 @@ const GUESSES: ReadonlySet<LoginFailureReason> = new Set(['wrong-password', 'unk
  */
 export async function login<U extends Upstream>(ctx: ProxyContext, attempt: LoginAttempt, log: Logger, openUpstream: UpstreamLogin<U>): Promise<LoginOutcome<U>> {
   const started = Date.now();
-  const { protocol } = attempt;
+  const local = await checkCredentials(ctx, attempt, log);
+  if (!local.ok) return local;
+  return connectUpstream(ctx, local.account, attempt, local.log, openUpstream, started);
+}
+
+/** The local half of a login, on its own: the account, and a logger that names it. */
+export async function checkCredentials(ctx: ProxyContext, attempt: LoginAttempt, log: Logger): Promise<{ ok: true; account: AccountConfig; log: Logger } | LoginFailure> {
   const local = await checkLocally(ctx, attempt, log);
   if (!local.ok) return local.outcome;
   const { account } = local;
   const userLog = log.child({ user: account.username, mailbox: account.mailbox, app: account.app });
   userLog.info({ event: 'auth.local.ok' }, 'local credentials accepted');
+  return { ok: true, account, log: userLog };
+}
 
+/** The upstream half of a login, for an account whose local credentials were accepted. */
+export async function connectUpstream<U extends Upstream>(ctx: ProxyContext, account: AccountConfig, attempt: LoginAttempt, userLog: Logger, openUpstream: UpstreamLogin<U>, started = Date.now()): Promise<LoginOutcome<U>> {
+  const { protocol } = attempt;
   try {
     // Within Exchange's per-mailbox limits: a place among the mailbox's sessions first (maybe
     // after a short wait), held until the upstream connection closes, whoever closes it.
@@ -96,11 +107,16 @@ export async function login<U extends Upstream>(ctx: ProxyContext, attempt: Logi
     ctx.metrics.logins.add({ protocol, result: 'ok', reason: '' });
     return { ok: true, account, upstream };
   } catch (error) {
-    const reason = reasonLabel(error);
-    const outcome = failure(error, reason, account, protocol, userLog);
-    ctx.metrics.logins.add({ protocol, result: outcome.kind, reason });
-    return outcome;
+    return failedLogin(error, account, protocol, userLog, ctx);
   }
+}
+
+/** A login that failed after the local check: logged, counted, and worded for the client. */
+export function failedLogin(error: unknown, account: AccountConfig, protocol: Protocol, log: Logger, ctx: ProxyContext): Exclude<LoginFailure, { kind: 'denied' }> {
+  const reason = reasonLabel(error);
+  const outcome = failure(error, reason, account, protocol, log);
+  ctx.metrics.logins.add({ protocol, result: outcome.kind, reason });
+  return outcome;
 }
 
 type LocalCheck = { ok: true; account: AccountConfig } | { ok: false; outcome: LoginFailure };

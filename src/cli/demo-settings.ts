@@ -5,6 +5,8 @@ export interface DemoSettings {
   user: string;
   password: string;
   mailbox: string;
+  /** The account that sends through Microsoft Graph (smtpVia "graph"). */
+  graph?: { user: string; password: string; mailbox: string };
   /** The demo's temporary directory: config, certificate, key, client secret. */
   dir: string;
   listeners: BoundListener[];
@@ -30,6 +32,12 @@ export function demoSettings(settings: DemoSettings): string {
   const rows = ['imap', 'pop3', 'smtp'].map((protocol) => `  ${protocol.toUpperCase().padEnd(6)}${COLUMNS.map((c) => cell(protocol, c.tls)).join('')}`.trimEnd());
   const cert = join(dir, 'localhost.crt');
   const login = `--user ${user}:${password}`;
+  const graph = settings.graph;
+  const viaGraph = graph ? `
+  Sends through Microsoft Graph (smtpVia "graph", SMTP only): ${graph.user} / ${graph.password}, mailbox ${graph.mailbox}
+    printf 'Subject: via Graph\\r\\n\\r\\nhello\\r\\n' | curl -s --user ${graph.user}:${graph.password} \\
+      --mail-from ${graph.mailbox} --mail-rcpt ${mailbox} --upload-file - smtp://127.0.0.1:${port('smtp', 'none')}
+` : '';
   const quiet = settings.logLevel === 'warn' ? '  The log shows warnings and errors only, so this stays on screen; add --log-level info to see every session.\n' : '';
   return `
   o365-mail-proxy demo is running — nothing here talks to Microsoft.
@@ -52,7 +60,7 @@ ${rows.join('\n')}
       --mail-from ${mailbox} --mail-rcpt ${mailbox} --upload-file - smtp://127.0.0.1:${port('smtp', 'none')}
     neomutt -e 'set ssl_ca_certificates_file=${cert}' -f imap://${user}@127.0.0.1:${port('imap', 'starttls')}/INBOX
     keytool -importcert -noprompt -alias o365-mail-proxy-demo -file ${cert} -keystore demo.jks -storepass changeit
-
+${viaGraph}
   Generated config: ${join(dir, 'config.json')}
 ${quiet}  Stop with Ctrl-C; the demo then deletes ${dir} (config, client secret, key).
 

@@ -14,6 +14,10 @@ import { demoSettings } from './demo-settings.js';
 export const DEMO_USER = 'demo';
 export const DEMO_PASSWORD = 'demo-password';
 export const DEMO_MAILBOX = 'demo@contoso.test';
+/** An SMTP-only account that sends through (the fake) Microsoft Graph, as a tenant with SMTP AUTH disabled needs. */
+export const DEMO_GRAPH_USER = 'scanner';
+export const DEMO_GRAPH_PASSWORD = 'scanner-password';
+export const DEMO_GRAPH_MAILBOX = 'scans@contoso.test';
 
 /**
  * Ports are the base (--port-base, 1000 by default) plus the well-known port of each kind,
@@ -80,7 +84,8 @@ export async function demoCommand(flags: LogFlags, portBaseText?: string): Promi
   }
   // Let the startup log lines out first, so the settings stand together below them.
   await new Promise<void>((resolve) => log.flush(() => resolve()));
-  process.stderr.write(demoSettings({ user: DEMO_USER, password: DEMO_PASSWORD, mailbox: DEMO_MAILBOX, dir, listeners: proxy.listeners, logLevel: flags.level ?? loaded.log.level }));
+  const graph = { user: DEMO_GRAPH_USER, password: DEMO_GRAPH_PASSWORD, mailbox: DEMO_GRAPH_MAILBOX };
+  process.stderr.write(demoSettings({ user: DEMO_USER, password: DEMO_PASSWORD, mailbox: DEMO_MAILBOX, graph, dir, listeners: proxy.listeners, logLevel: flags.level ?? loaded.log.level }));
   stopOnSignals(proxy, log, () => sandbox.close());
   // A closed terminal (SIGHUP) stops the demo the way Ctrl-C does, so its directory goes too.
   process.on('SIGHUP', () => process.kill(process.pid, 'SIGTERM'));
@@ -98,8 +103,9 @@ function demoDirectory(): string {
 }
 
 async function writeDemoConfig(dir: string, sandbox: Sandbox, portBase: number): Promise<string> {
-  const app = sandbox.registerApp({});
+  const app = sandbox.registerApp({ graphRoles: ['Mail.Send', 'Mail.ReadWrite'] });
   sandbox.addMailbox(DEMO_MAILBOX, [1, 2, 3].map(welcomeMessage));
+  sandbox.addMailbox(DEMO_GRAPH_MAILBOX);
   sandbox.grantFullAccess(DEMO_MAILBOX, app.objectId);
   const { certPem, keyPem } = await generateSelfSignedCertificate();
   writeFileSync(join(dir, 'localhost.crt'), certPem);
@@ -112,10 +118,11 @@ async function writeDemoConfig(dir: string, sandbox: Sandbox, portBase: number):
     },
     accounts: {
       [DEMO_USER]: { passwordHash: await hashPassword(new Secret(DEMO_PASSWORD)), mailbox: DEMO_MAILBOX, app: 'contoso' },
+      [DEMO_GRAPH_USER]: { passwordHash: await hashPassword(new Secret(DEMO_GRAPH_PASSWORD)), mailbox: DEMO_GRAPH_MAILBOX, app: 'contoso', protocols: ['smtp'], smtpVia: 'graph' },
     },
     listeners: DEMO_LISTENERS.map(({ protocol, offset, tls }) => ({ protocol, host: '127.0.0.1', port: portBase + offset, tls })),
     tls: { certFile: 'localhost.crt', keyFile: 'localhost.key' },
-    upstream: { imap: sandbox.imap, pop3: sandbox.pop3, smtp: sandbox.smtp, caFile: 'sandbox-ca.pem' },
+    upstream: { imap: sandbox.imap, pop3: sandbox.pop3, smtp: sandbox.smtp, graph: { url: sandbox.graphUrl }, caFile: 'sandbox-ca.pem' },
     // Warnings only: every session logs several lines at info, which would scroll the client
     // settings off the screen after a few tries. --log-level info shows them.
     log: { level: 'warn' },

@@ -98,7 +98,7 @@ demo then deletes its temporary directory (config, client secret, key).
       --log-level LEVEL  warn by default, so the settings stay on screen; info shows every session
       --log-format FMT   json, pretty or auto
 `,
-  doctor: `Usage: o365-mail-proxy doctor [--config FILE] [--account NAME] [--protocol imap|pop3|smtp] [--json]
+  doctor: `Usage: o365-mail-proxy doctor [--config FILE] [--account NAME] [--protocol imap|pop3|smtp] [--send-test ADDRESS] [--json]
 
 Checks, in order, and prints a checklist (exit code 0 only when everything passes):
   1. the config file (every problem, with the key and the fix);
@@ -106,11 +106,15 @@ Checks, in order, and prints a checklist (exit code 0 only when everything passe
   3. the token's claims: tenant, appid, oid (the Enterprise application's object ID), expiry,
      roles, and which role a configured protocol needs but lacks;
   4. per account and protocol: a real XOAUTH2 login to Exchange Online, and on failure the
-     likely cause with the PowerShell to run, your IDs filled in.
+     likely cause with the PowerShell to run, your IDs filled in;
+  5. accounts with smtpVia graph or auto: the Microsoft Graph token's roles (Mail.Send,
+     Mail.ReadWrite), which path "auto" takes and why, and whether an application access policy
+     keeps the app from the mailbox.
 
   -c, --config FILE     config file (default: config.json)
       --account NAME    check only this local account
       --protocol P      check only imap, pop3 or smtp
+      --send-test ADDR  send a real test message to ADDR from each account, through the path it uses
       --json            the same findings as JSON, for automation
 `,
   'hash-password': `Usage: o365-mail-proxy hash-password

@@ -65,7 +65,7 @@ export const COMMANDS = {
   },
   doctor: {
     summary: 'check the app registration, its token and each account\'s Exchange login',
-    options: { config, account: { type: 'string', value: 'text' }, protocol, json },
+    options: { config, account: { type: 'string', value: 'text' }, protocol, json, 'send-test': { type: 'string', value: 'text' } },
   },
   'hash-password': {
     summary: 'make a passwordHash for an account (asks, or reads stdin)',

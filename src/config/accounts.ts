@@ -1,5 +1,5 @@
 import { isPasswordHash } from './password-hash.js';
-import type { AccountAuth, AccountConfig, Protocol } from './types.js';
+import type { AccountAuth, AccountConfig, Protocol, SmtpVia } from './types.js';
 import { asObject, type JsonObject, type Validator } from './validator.js';
 
 /**
@@ -43,8 +43,13 @@ function checkAccount(v: Validator, key: string, username: string, raw: JsonObje
     v.problem(`${key}.app`, `"${app}" is not defined under "apps" (defined: ${appNames.join(', ') || 'none'})`, 'use one of the names under "apps"');
   }
   if (!passwordHash || !mailbox || !app) return undefined;
-  // The schema checked the list and auth, and filled in their defaults (all three; "app").
-  return { username, passwordHash, mailbox, app, protocols: raw.protocols as Protocol[], auth: (raw.auth ?? 'app') as AccountAuth };
+  const auth = (raw.auth ?? 'app') as AccountAuth;
+  const smtpVia = (raw.smtpVia ?? 'smtp') as SmtpVia;
+  if (auth === 'delegated' && smtpVia !== 'smtp') {
+    v.problem(`${key}.smtpVia`, `"${smtpVia}" needs app-only access to Microsoft Graph, and this account signs in as a person (auth "delegated")`, 'remove smtpVia (a delegated account sends with SMTP AUTH), or use auth "app" with Mail.Send granted to the app');
+  }
+  // The schema checked the list, auth and smtpVia, and filled in their defaults (all three; "app"; "smtp").
+  return { username, passwordHash, mailbox, app, protocols: raw.protocols as Protocol[], auth, smtpVia };
 }
 
 /**

@@ -17,16 +17,16 @@ const PLACEHOLDER = 'is the placeholder from config.example.json';
  * app missing from it is used by delegated accounts alone: a public client, which needs no
  * credential (a person signs in for each account) and may use a multi-tenant authority.
  */
-export function checkApps(v: Validator, value: unknown, cloud: CloudDefaults, appOnlyUsers: ReadonlyMap<string, string[]>): Map<string, AppConfig> {
+export function checkApps(v: Validator, value: unknown, cloud: CloudDefaults, appOnlyUsers: ReadonlyMap<string, string[]>, graphUrl: string): Map<string, AppConfig> {
   const apps = new Map<string, AppConfig>();
   for (const [name, raw] of Object.entries(asObject(value) ?? {})) {
-    const app = checkApp(v, name, asObject(raw), cloud, appOnlyUsers.get(name));
+    const app = checkApp(v, name, asObject(raw), cloud, appOnlyUsers.get(name), graphUrl);
     if (app) apps.set(name, app);
   }
   return apps;
 }
 
-function checkApp(v: Validator, name: string, raw: JsonObject | undefined, cloud: CloudDefaults, appOnlyUsers: string[] | undefined): AppConfig | undefined {
+function checkApp(v: Validator, name: string, raw: JsonObject | undefined, cloud: CloudDefaults, appOnlyUsers: string[] | undefined, graphUrl: string): AppConfig | undefined {
   if (!raw) return undefined;
   const key = `apps.${name}`;
   const tenantId = checkTenantId(v, `${key}.tenantId`, v.text(raw.tenantId, `${key}.tenantId`), appOnlyUsers !== undefined);
@@ -38,8 +38,10 @@ function checkApp(v: Validator, name: string, raw: JsonObject | undefined, cloud
   const authorityHost = v.httpsUrl(raw.authorityHost ?? cloud.authorityHost, `${key}.authorityHost`);
   const scope = v.text(raw.scope ?? cloud.scope, `${key}.scope`);
   if (scope && !scope.endsWith('/.default')) v.problem(`${key}.scope`, 'must end in "/.default" for the client-credentials flow', `use ${cloud.scope}`);
-  if (!tenantId || !clientId || !credential || !authorityHost || !scope) return undefined;
-  return { name, tenantId, clientId, credential, authorityHost, scope };
+  const graphScope = v.text(raw.graphScope ?? `${graphUrl}/.default`, `${key}.graphScope`);
+  if (graphScope && !graphScope.endsWith('/.default')) v.problem(`${key}.graphScope`, 'must end in "/.default" for the client-credentials flow', `use ${graphUrl}/.default`);
+  if (!tenantId || !clientId || !credential || !authorityHost || !scope || !graphScope) return undefined;
+  return { name, tenantId, clientId, credential, authorityHost, scope, graphScope };
 }
 
 /**

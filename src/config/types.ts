@@ -29,7 +29,13 @@ export interface AppConfig {
   /** e.g. https://login.microsoftonline.com (no tenant, no trailing slash). */
   authorityHost: string;
   scope: string;
+  /** The scope of Microsoft Graph tokens (a token has one audience: Graph's and Outlook's differ). */
+  graphScope: string;
 }
+
+/** How an account's SMTP clients' mail leaves: SMTP AUTH at Exchange, Microsoft Graph, or SMTP AUTH until Exchange says it is disabled. */
+export const SMTP_PATHS = ['smtp', 'graph', 'auto'] as const;
+export type SmtpVia = (typeof SMTP_PATHS)[number];
 
 /** A local login: who may use the proxy, for which mailbox, through which app. */
 export interface AccountConfig {
@@ -41,6 +47,7 @@ export interface AccountConfig {
   protocols: readonly Protocol[];
   /** app: client-credentials tokens; delegated: a person's stored sign-in (o365-mail-proxy login). */
   auth: AccountAuth;
+  smtpVia: SmtpVia;
 }
 
 export const ACCOUNT_AUTH = ['app', 'delegated'] as const;
@@ -73,10 +80,21 @@ export interface HttpProxyConfig {
   forMail: boolean;
 }
 
+/** Microsoft Graph, for sending (accounts.<u>.smtpVia graph or auto). */
+export interface GraphConfig {
+  /** e.g. https://graph.microsoft.com (no /v1.0, no trailing slash). */
+  url: string;
+  maxMessageBytes: number;
+  requestTimeoutMs: number;
+  /** The most the proxy spends on one message, throttling waits included, before it answers 451. */
+  sendTimeoutMs: number;
+}
+
 export interface UpstreamConfig {
   imap: HostPort;
   pop3: HostPort;
   smtp: HostPort;
+  graph: GraphConfig;
   /** Extra trusted CA certificates (PEM), for tests and TLS-inspecting corporate proxies. */
   ca?: string;
   /** The way out to Microsoft when the network requires a proxy. */

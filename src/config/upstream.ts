@@ -1,6 +1,6 @@
 import { Secret } from './secret.js';
 import type { CloudDefaults } from './clouds.js';
-import type { HostPort, HttpProxyConfig, UpstreamConfig } from './types.js';
+import type { GraphConfig, HostPort, HttpProxyConfig, UpstreamConfig } from './types.js';
 import { asObject, type JsonObject, type Validator } from './validator.js';
 
 /**
@@ -10,7 +10,7 @@ import { asObject, type JsonObject, type Validator } from './validator.js';
 export function checkUpstream(v: Validator, value: unknown, cloud: CloudDefaults): UpstreamConfig | undefined {
   const raw = asObject(value);
   if (!raw) return undefined;
-  const { imap, pop3, smtp, caFile, httpProxy, ...limits } = raw;
+  const { imap, pop3, smtp, graph, caFile, httpProxy, ...limits } = raw;
   const ca = typeof caFile === 'string' ? v.pemFile(caFile, 'upstream.caFile', 'CERTIFICATE') : undefined;
   const proxyRaw = asObject(httpProxy);
   const proxy = proxyRaw ? checkHttpProxy(v, 'upstream.httpProxy', proxyRaw) : undefined;
@@ -18,10 +18,17 @@ export function checkUpstream(v: Validator, value: unknown, cloud: CloudDefaults
     imap: hostPort(v, imap, 'upstream.imap', cloud.imap),
     pop3: hostPort(v, pop3, 'upstream.pop3', cloud.pop3),
     smtp: hostPort(v, smtp, 'upstream.smtp', cloud.smtp),
+    graph: checkGraph(v, asObject(graph) ?? {}, cloud),
     ...(ca ? { ca } : {}),
     ...(proxy ? { httpProxy: proxy } : {}),
-    ...(limits as Omit<UpstreamConfig, 'imap' | 'pop3' | 'smtp' | 'ca' | 'httpProxy'>),
+    ...(limits as Omit<UpstreamConfig, 'imap' | 'pop3' | 'smtp' | 'graph' | 'ca' | 'httpProxy'>),
   };
+}
+
+/** Graph's URL defaults to the cloud's; the schema filled in the limits. */
+function checkGraph(v: Validator, raw: JsonObject, cloud: CloudDefaults): GraphConfig {
+  const url = v.httpsUrl(raw.url ?? cloud.graphUrl, 'upstream.graph.url', `use e.g. ${cloud.graphUrl} (requests go to <url>/v1.0/...)`);
+  return { ...(raw as Omit<GraphConfig, 'url'>), url: url ?? cloud.graphUrl };
 }
 
 /** A host and port where either may be left out for the cloud's own. */

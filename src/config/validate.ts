@@ -31,11 +31,12 @@ export function validateConfig(raw: unknown, baseDir: string, source = 'config')
 function checkContents(v: Validator, root: JsonObject, baseDir: string): Partial<ProxyConfig> {
   // A cloud the schema refused still needs endpoints for the checks that follow.
   const cloud = CLOUDS[Object.hasOwn(CLOUDS, String(root.cloud)) ? (root.cloud as CloudName) : 'commercial'];
-  const apps = checkApps(v, root.apps, cloud, appOnlyUsers(root.accounts, Object.keys(asObject(root.apps) ?? {})));
+  // Graph's URL (from the cloud or upstream.graph.url) is the default of each app's graphScope.
+  const upstream = checkUpstream(v, root.upstream, cloud);
+  const apps = checkApps(v, root.apps, cloud, appOnlyUsers(root.accounts, Object.keys(asObject(root.apps) ?? {})), upstream?.graph.url ?? cloud.graphUrl);
   const accounts = checkAccounts(v, root.accounts, Object.keys(asObject(root.apps) ?? {}));
   const listeners = checkListeners(v, root.listeners);
   const tls = checkLocalTls(v, root.tls, listeners.some((l) => l.tls !== 'none'));
-  const upstream = checkUpstream(v, root.upstream, cloud);
   const admin = checkAdmin(v, asObject(root.admin));
   if (admin) checkAdminPort(v, admin, listeners);
   return {

@@ -40,7 +40,7 @@ export class Validator {
     return resolved.value;
   }
 
-  httpsUrl(value: unknown, key: string): string | undefined {
+  httpsUrl(value: unknown, key: string, fix = 'use e.g. https://login.microsoftonline.com (the tenant is added from tenantId)'): string | undefined {
     const text = this.text(value, key);
     if (text === undefined) return undefined;
     try {
@@ -48,7 +48,7 @@ export class Validator {
       if (url.protocol !== 'https:' || (url.pathname !== '/' && url.pathname !== '')) throw new Error();
       return `https://${url.host}`;
     } catch {
-      this.problem(key, `"${text}" is not an https:// URL without a path`, 'use e.g. https://login.microsoftonline.com (the tenant is added from tenantId)');
+      this.problem(key, `"${text}" is not an https:// URL without a path`, fix);
       return undefined;
     }
   }

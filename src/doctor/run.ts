@@ -15,6 +15,7 @@ import { UpstreamError } from '../outbound/errors.js';
 import { loginImap } from '../upstream/imap-login.js';
 import { loginPop3 } from '../upstream/pop3-login.js';
 import { SmtpUpstream } from '../upstream/smtp-client.js';
+import { sendingChecks } from './sending.js';
 import { signInChecks } from './signin-check.js';
 import type { Finding } from './finding.js';
 import { aadstsAdvice, enableSmtpAuth, grantMailbox, registerServicePrincipal, roleFix } from '../tokens/setup-advice.js';
@@ -25,6 +26,8 @@ export interface DoctorOptions {
   configPath: string;
   account?: string;
   protocol?: Protocol;
+  /** Send a real test message to this address from each account, through the path it uses. */
+  sendTest?: string;
 }
 
 /**
@@ -65,26 +68,40 @@ export async function runDoctor(options: DoctorOptions): Promise<Finding[]> {
     if (users.length === 0) continue;
     const provider = new TokenProvider(app, tokenOptions(config, quiet));
     const token = await tokenCheck(provider, app, findings);
-    const needed = new Set(users.flatMap(protocolsOf));
+    // Accounts that send through Graph need no Exchange role for SMTP.
+    const exchangeProtocols = (account: AccountConfig) => protocolsOf(account).filter((p) => p !== 'smtp' || account.smtpVia !== 'graph');
+    const needed = new Set(users.flatMap(exchangeProtocols));
+    const senders = users.filter((a) => protocolsOf(a).includes('smtp'));
     if (!token) {
       // Said, so that a short list of findings is not read as "the logins were fine".
       const skipped = `no access token for ${app.name}`;
       findings.push({ check: `roles ${app.name}`, ok: false, summary: `skipped: ${skipped}`, skipped });
       for (const account of users) {
-        for (const protocol of protocolsOf(account)) findings.push({ check: `login ${account.username} ${protocol}`, ok: false, summary: `skipped: ${skipped}`, skipped });
+        for (const protocol of exchangeProtocols(account)) findings.push({ check: `login ${account.username} ${protocol}`, ok: false, summary: `skipped: ${skipped}`, skipped });
       }
+      if (senders.length > 0) findings.push(...await sendingChecks(config, connector, { app, accounts: senders, smtpAuthDisabled: new Set(), outlookToken: undefined }, options.sendTest));
       continue;
     }
     const missing = [...needed].filter((p) => !token.claims?.roles.includes(REQUIRED_ROLE[p]));
-    findings.push(missing.length === 0
+    if (needed.size > 0) findings.push(missing.length === 0
       ? { check: `roles ${app.name}`, ok: true, summary: `the token grants ${[...needed].map((p) => REQUIRED_ROLE[p]).join(', ')}` }
       : { check: `roles ${app.name}`, ok: false, summary: `the token lacks ${missing.map((p) => REQUIRED_ROLE[p]).join(', ')}`, details: [`roles in the token: ${token.claims?.roles.join(', ') || 'none'}`], fix: missing.flatMap(roleFix) });
 
+    const smtpAuthDisabled = new Set<string>();
     for (const account of users) {
-      for (const protocol of protocolsOf(account)) {
-        findings.push(await loginCheck(config, connector, account, protocol, token));
+      // An account that sends through Graph does not log in with SMTP AUTH.
+      for (const protocol of exchangeProtocols(account)) {
+        const finding = await loginCheck(config, connector, account, protocol, token);
+        if (protocol === 'smtp' && account.smtpVia === 'auto' && /SMTP AUTH is disabled/.test(finding.summary)) {
+          smtpAuthDisabled.add(account.username);
+          const { fix: _unused, ...rest } = finding;
+          findings.push({ ...rest, ok: true, summary: `${finding.summary}: smtpVia auto sends through Microsoft Graph instead` });
+        } else {
+          findings.push(finding);
+        }
       }
     }
+    if (senders.length > 0) findings.push(...await sendingChecks(config, connector, { app, accounts: senders, smtpAuthDisabled, outlookToken: token }, options.sendTest));
   }
   return findings;
 }

@@ -105,6 +105,9 @@ export class Metrics {
   readonly connectionsRefused = new CounterFamily(this.#registry, 'o365p_connections_refused_total', 'Client connections turned away, by protocol and reason (max-connections, max-connections-per-address, open-files, proxy-header).', ['protocol', 'reason']);
   // With workers, each keeps its own sign-in: the instance's is as good as its worst worker's.
   readonly delegatedSignInValid = new GaugeFamily(this.#registry, 'o365p_delegated_signin_valid', 'Whether a delegated account\'s stored sign-in works (1) or needs "o365-mail-proxy login <account>" (0).', ['account'], 'min');
+  readonly graphRequests = new CounterFamily(this.#registry, 'o365p_graph_requests_total', 'Microsoft Graph requests by operation and HTTP status (network: no answer).', ['operation', 'status']);
+  readonly graphRequestSeconds = new HistogramFamily(this.#registry, 'o365p_graph_request_seconds', 'Duration of Microsoft Graph requests, by operation.', ['operation']);
+  readonly messagesSent = new CounterFamily(this.#registry, 'o365p_messages_sent_total', 'Messages the upstream accepted from SMTP clients, by path (smtp: SMTP AUTH relay, graph: Microsoft Graph).', ['path']);
   readonly outOfDescriptors = new CounterFamily(this.#registry, 'o365p_open_files_exhausted_total', 'Times the process ran out of file descriptors (EMFILE/ENFILE), by where: accept, upstream.', ['where']);
 
   /** The Content-Type of render()'s output (Prometheus text format 0.0.4). */

@@ -10,6 +10,8 @@ export const EXCHANGE_ROLES = ['IMAP.AccessAsApp', 'POP.AccessAsApp', 'SMTP.Send
 export const DELEGATED_SCOPES = ['IMAP.AccessAsUser.All', 'POP.AccessAsUser.All', 'SMTP.Send'];
 const LOOPBACK_REDIRECTS = ['http://localhost', 'http://127.0.0.1'];
 export const MULTI_TENANT = new Set(['organizations', 'common']);
+/** See SandboxApp.graphRoles for why only Mail.Send. */
+export const DEFAULT_GRAPH_ROLES = ['Mail.Send'];
 
 export class Directory {
   readonly #apps = new Map<string, SandboxApp>();
@@ -25,6 +27,7 @@ export class Directory {
       clientId: input.clientId ?? randomGuid(),
       objectId: input.objectId ?? randomGuid(),
       roles: [...(input.roles ?? EXCHANGE_ROLES)],
+      graphRoles: [...(input.graphRoles ?? DEFAULT_GRAPH_ROLES)],
       servicePrincipalRegistered: input.servicePrincipalRegistered ?? true,
       allowPublicClient: input.allowPublicClient ?? false,
       delegatedScopes: [...(input.delegatedScopes ?? DELEGATED_SCOPES)],

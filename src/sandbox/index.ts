@@ -11,6 +11,7 @@ import { createDelegatedFlows } from './entra/delegated.js';
 import { createEntraServer } from './entra/server.js';
 import { createSigningKey } from './entra/keys.js';
 import type { TokenCheckContext } from './exchange/token-check.js';
+import { createGraphService } from './graph/service.js';
 import { createImapServer } from './imap/server.js';
 import { MailStore } from './mail-store.js';
 import type { Connection } from './net/connection.js';
@@ -19,7 +20,7 @@ import { createPop3Server } from './pop3/server.js';
 import { createSmtpServer } from './smtp/server.js';
 import type { Sandbox, SandboxControls, SandboxOptions, SandboxStats } from './types.js';
 
-export type { Endpoint, Sandbox, SandboxApp, SandboxControls, SandboxOptions, SandboxStats, SandboxUser, SignInFailure } from './types.js';
+export type { Endpoint, GraphAttachment, GraphFault, GraphOperation, GraphRecipient, GraphSentMessage, Sandbox, SandboxApp, SandboxControls, SandboxOptions, SandboxStats, SandboxUser, SignInFailure } from './types.js';
 export { DELEGATED_SCOPES } from './directory.js';
 
 /** A fixed, obviously made-up directory ID, so demo configs stay the same between runs. */
@@ -38,30 +39,34 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
 
   const directory = new Directory(tenantId);
   const store = new MailStore();
-  const stats: SandboxStats = { tokenRequests: 0, refreshRequests: 0, deviceCodeRequests: 0, imapLogins: 0, pop3Logins: 0, smtpLogins: 0, imapConnections: 0, pop3Connections: 0, smtpConnections: 0 };
-  const controls: SandboxControls = { entraDown: false, entraDelayMs: 0, smtpAuthDisabled: false, errorChallenge: false, sessionLimitPerMailbox: 0, smtpDataReplyDelayMs: 0 };
+  const stats: SandboxStats = { tokenRequests: 0, refreshRequests: 0, deviceCodeRequests: 0, imapLogins: 0, pop3Logins: 0, smtpLogins: 0, imapConnections: 0, pop3Connections: 0, smtpConnections: 0, graphRequests: {} };
+  const controls: SandboxControls = { entraDown: false, entraDelayMs: 0, smtpAuthDisabled: false, errorChallenge: false, sessionLimitPerMailbox: 0, smtpDataReplyDelayMs: 0, graphDelayMs: 0, graphMaxMessageBytes: 35 * 1024 * 1024 };
   const connections = new Set<Connection>();
   let authorityHost = '';
+  let graphUrl = '';
   const delegated = createDelegatedFlows({
     directory, key, stats, lifetimeSeconds, exchangeAudience: audience, authorityHost: () => authorityHost,
     deviceCodeLifetimeSeconds: opts.deviceCodeLifetimeSeconds ?? 900, deviceCodeIntervalSeconds: opts.deviceCodeIntervalSeconds ?? 5,
   });
   const tokens: TokenCheckContext = { directory, store, key, audience, exchangeResources: delegated.exchangeResources };
-  const entra = createEntraServer({ tls, directory, key, controls, stats, lifetimeSeconds, exchangeAudience: audience, authorityHost: () => authorityHost, delegated });
+  const entra = createEntraServer({ tls, directory, key, controls, stats, lifetimeSeconds, exchangeAudience: audience, graphAudience: () => graphUrl, authorityHost: () => authorityHost, delegated });
   const imap = createImapServer(tls, connections, { tokens, controls, stats });
   const pop3 = createPop3Server(tls, connections, { tokens, controls, stats });
   const smtp = createSmtpServer(connections, { tokens, controls, stats, secureContext: createSecureContext(tls) });
-  const servers = [entra.server, imap, pop3, smtp];
+  const graph = createGraphService({ tls, directory, key, store, controls, stats, graphUrl: () => graphUrl });
+  const servers = [entra.server, imap, pop3, smtp, graph.server];
 
   const ports = opts.ports ?? {};
   try {
-    const [entraPort, imapPort, pop3Port, smtpPort] = await Promise.all([
+    const [entraPort, imapPort, pop3Port, smtpPort, graphPort] = await Promise.all([
       listen(entra.server, ports.entra ?? 0),
       listen(imap, ports.imap ?? 0),
       listen(pop3, ports.pop3 ?? 0),
       listen(smtp, ports.smtp ?? 0),
+      listen(graph.server, ports.graph ?? 0),
     ]);
     authorityHost = `https://${LOOPBACK}:${entraPort}`;
+    graphUrl = `https://${LOOPBACK}:${graphPort}`;
 
     const mailbox = (address: string) => {
       const found = store.get(address);
@@ -79,6 +84,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       imap: { host: LOOPBACK, port: imapPort },
       pop3: { host: LOOPBACK, port: pop3Port },
       smtp: { host: LOOPBACK, port: smtpPort },
+      graphUrl,
+      ...graph.api,
       registerApp: (app) => directory.register(app),
       addMailbox: (address, messages = []) => void store.add(address, messages),
       grantFullAccess: (address, objectId) => void mailbox(address).fullAccess.add(objectId.toLowerCase()),
@@ -102,6 +109,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       async close() {
         entra.cancelPending();
         entra.server.closeAllConnections();
+        graph.server.closeAllConnections();
         dropConnections();
         await Promise.all(servers.map(closeServer));
       },

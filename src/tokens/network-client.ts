@@ -1,8 +1,7 @@
-import { Agent, request, type AgentOptions, type RequestOptions } from 'node:https';
-import type { Duplex } from 'node:stream';
+import { request, type Agent } from 'node:https';
 import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node';
 import type { HttpProxyConfig } from '../config/types.js';
-import { openTunnel } from '../outbound/http-proxy.js';
+import { createHttpsAgent } from '../outbound/https-agent.js';
 
 /** What went wrong on the wire, or what the server answered with an error status. */
 export interface NetworkFailure {
@@ -27,8 +26,7 @@ export interface TokenNetworkClient extends INetworkModule {
  * This one does both, with node:https and a keep-alive agent, and can go through an HTTP proxy.
  */
 export function createNetworkClient(options: { ca?: string; proxy?: HttpProxyConfig; timeoutMs: number }): TokenNetworkClient {
-  const agentOptions: AgentOptions = { keepAlive: true, ...(options.ca ? { ca: options.ca } : {}) };
-  const agent = options.proxy ? new TunnelAgent(options.proxy, options.timeoutMs, agentOptions) : new Agent(agentOptions);
+  const agent = createHttpsAgent(options);
   let lastFailure: NetworkFailure | undefined;
   const send = <T>(method: 'GET' | 'POST', url: string, init?: NetworkRequestOptions) =>
     sendJson<T>(agent, method, url, init, options.timeoutMs).then((response) => {
@@ -89,32 +87,4 @@ function sendJson<T>(agent: Agent, method: string, url: string, init: NetworkReq
     req.on('error', reject);
     req.end(body);
   });
-}
-
-/** An https.Agent whose connections are CONNECT tunnels through an HTTP proxy; TLS runs inside. */
-class TunnelAgent extends Agent {
-  readonly #proxy: HttpProxyConfig;
-  readonly #timeoutMs: number;
-
-  constructor(proxy: HttpProxyConfig, timeoutMs: number, options: AgentOptions) {
-    super(options);
-    this.#proxy = proxy;
-    this.#timeoutMs = timeoutMs;
-  }
-
-  override createConnection(options: RequestOptions, callback?: (error: Error | null, stream: Duplex) => void): undefined {
-    const target = { host: String(options.host ?? options.hostname), port: Number(options.port ?? 443) };
-    openTunnel(this.#proxy, target, this.#timeoutMs).then(
-      (socket) => {
-        try {
-          // https.Agent's own createConnection: TLS with this agent's CA and session cache, over the tunnel.
-          callback?.(null, super.createConnection({ ...options, socket } as RequestOptions)!);
-        } catch (error) {
-          callback?.(error as Error, undefined as never);
-        }
-      },
-      (error: Error) => callback?.(error, undefined as never),
-    );
-    return undefined;
-  }
 }

@@ -66,7 +66,8 @@ export class TokenProvider {
 
   async #request(afterRejection: boolean): Promise<AccessToken> {
     const started = Date.now();
-    const log = this.#options.log.child({ app: this.#app.name });
+    // Two providers per app when it sends through Graph: the scope tells their lines apart.
+    const log = this.#options.log.child({ app: this.#app.name, scope: this.#app.scope });
     const metrics = this.#options.metrics;
     metrics?.tokenRequests.add({ app: this.#app.name });
     this.#source.takeLastFailure(); // forget failures of earlier requests
@@ -113,4 +114,12 @@ export function withDeadline<T>(promise: Promise<T>, ms: number, host: string): 
 /** One provider per app registration that has a credential (a public client gets no app-only tokens). */
 export function createTokenProviders(apps: ReadonlyMap<string, AppConfig>, options: TokenProviderOptions): Map<string, TokenProvider> {
   return new Map([...apps].filter(([, app]) => app.credential.kind !== 'none').map(([name, app]) => [name, new TokenProvider(app, options)]));
+}
+
+/**
+ * One provider per app registration for its Microsoft Graph scope: a Graph token is another
+ * token (another audience) than the Outlook one, cached and merged on its own.
+ */
+export function createGraphTokenProviders(apps: ReadonlyMap<string, AppConfig>, options: TokenProviderOptions): Map<string, TokenProvider> {
+  return new Map([...apps].filter(([, app]) => app.credential.kind !== 'none').map(([name, app]) => [name, new TokenProvider({ ...app, scope: app.graphScope }, options)]));
 }

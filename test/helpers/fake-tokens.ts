@@ -11,6 +11,7 @@ export const FAKE_APP: AppConfig = {
   credential: { kind: 'secret', clientSecret: new Secret('abc~never.logged') },
   authorityHost: 'https://login.microsoftonline.com',
   scope: 'https://outlook.office365.com/.default',
+  graphScope: 'https://graph.microsoft.com/.default',
 };
 
 /** One token request the fake token service has not answered yet. */

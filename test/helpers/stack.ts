@@ -35,6 +35,8 @@ export interface StackOptions {
   logLevel?: 'info' | 'trace';
   /** More CA certificates (PEM) for the upstream, trusted beside the sandbox's. */
   extraUpstreamCa?: string;
+  /** The account's accounts.<u>.smtpVia, with upstream.graph.url pointed at the sandbox. */
+  smtpVia?: 'smtp' | 'graph' | 'auto';
 }
 
 export interface Stack {
@@ -82,6 +84,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     upstream: { imap: sandbox.imap, pop3: sandbox.pop3, smtp: sandbox.smtp, caFile: 'sandbox-ca.pem', connectTimeoutMs: 2000, tlsTimeoutMs: 2000, loginTimeoutMs: 5000 },
     tokens: { requestTimeoutMs: 3000 },
   };
+  if (options.smtpVia) {
+    merge(raw, { accounts: { [USER]: { smtpVia: options.smtpVia } }, upstream: { graph: { url: sandbox.graphUrl } } });
+  }
   // Overrides replace single settings (e.g. upstream.imap.port), not whole sections.
   merge(raw, options.config ?? {});
   const config = validateConfig(raw, dir);

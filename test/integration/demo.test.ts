@@ -112,6 +112,18 @@ function python(args: string[]): Promise<Record<string, unknown>> {
 }
 
 describe('o365-mail-proxy demo', () => {
+  it('offers an account that sends through Microsoft Graph, prints it, and its printed curl command delivers', async () => {
+    const demo = await startDemo();
+    const banner = demo.stderr();
+    expect(banner).toContain('Sends through Microsoft Graph (smtpVia "graph", SMTP only): scanner / scanner-password, mailbox scans@contoso.test');
+    const ports = bannerPorts(banner);
+    const sent = await curl(['--user', 'scanner:scanner-password', '--mail-from', 'scans@contoso.test', '--mail-rcpt', 'demo@contoso.test', '--upload-file', '-', `smtp://127.0.0.1:${ports['smtp/none']}`], Buffer.from('Subject: via Graph\r\n\r\nhello\r\n'));
+    expect(sent.stderr).toBe('');
+    expect(sent.code).toBe(0);
+    const fetched = await curl([...LOGIN, `imap://127.0.0.1:${ports['imap/none']}/INBOX;UID=4`]);
+    expect(fetched.stdout.toString()).toMatch(/Subject: via Graph/);
+  });
+
   it('listens on --port-base N plus the well-known ports, offers STARTTLS to clients that insist on TLS, and names its certificate', async () => {
     const demo = await startDemo();
     const banner = demo.stderr();

@@ -91,7 +91,7 @@ describe('a token request that loses the network after MSAL knows the endpoints'
     const app = sandbox.registerApp({});
     const lines: string[] = [];
     const provider = new TokenProvider(
-      { name: 'contoso', tenantId: sandbox.tenantId, clientId: app.clientId, credential: { kind: 'secret', clientSecret: new Secret(app.clientSecret!) }, authorityHost: sandbox.authorityHost, scope: 'https://outlook.office365.com/.default' },
+      { name: 'contoso', tenantId: sandbox.tenantId, clientId: app.clientId, credential: { kind: 'secret', clientSecret: new Secret(app.clientSecret!) }, authorityHost: sandbox.authorityHost, scope: 'https://outlook.office365.com/.default', graphScope: 'https://graph.microsoft.com/.default' },
       { requestTimeoutMs: 3000, minRemainingSeconds: 1800, ca: sandbox.caPem, log: createLogger({ level: 'info', format: 'json', destination: logCapture(lines) }) },
     );
     const first = await provider.getToken();

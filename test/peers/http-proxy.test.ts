@@ -98,6 +98,15 @@ describe('through a real HTTP proxy (tinyproxy)', () => {
     expect(tinyproxy.connects()).toEqual([authority(stack.sandbox.authorityHost)]);
   });
 
+  it('sends Microsoft Graph requests through the proxy as it does token requests (forMail not needed)', async () => {
+    tinyproxy = await startTinyproxy();
+    stack = await startStack({ smtpVia: 'graph', config: { upstream: { httpProxy: { url: `http://127.0.0.1:${tinyproxy.port}` } } } });
+    const smtp = await python(stack, { client: 'smtp', auth: 'PLAIN', messages: [{ from: 'invoices@contoso.test', to: ['invoices@contoso.test'], text: 'To: invoices@contoso.test\r\nSubject: graph via proxy\r\n\r\nhi\r\n' }] });
+    expect(smtp.sent).toEqual([{ ok: true, refused: {} }]);
+    expect(stack.sandbox.graphSent()).toHaveLength(1);
+    expect(new Set(tinyproxy.connects())).toEqual(new Set([authority(stack.sandbox.authorityHost), authority(stack.sandbox.graphUrl)]));
+  });
+
   it('missing or wrong proxy credentials: the client hears "try later", the log says the proxy wants credentials', async () => {
     tinyproxy = await startTinyproxy({ basicAuth: true });
     stack = await startStack({ config: { upstream: { httpProxy: { url: `http://${PROXY_USER}:wrong@127.0.0.1:${tinyproxy.port}` } } } });

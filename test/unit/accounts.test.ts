@@ -9,7 +9,7 @@ import { FAST_HASH_PARAMS } from '../helpers/config.js';
 async function directory(): Promise<AccountDirectory> {
   const account = (username: string, password: string, protocols: AccountConfig['protocols'] = ['imap', 'pop3', 'smtp']) =>
     hashPassword(new Secret(password), FAST_HASH_PARAMS).then((passwordHash): [string, AccountConfig] => [
-      username.toLowerCase(), { username, passwordHash, mailbox: 'invoices@contoso.com', app: 'contoso', protocols, auth: 'app' },
+      username.toLowerCase(), { username, passwordHash, mailbox: 'invoices@contoso.com', app: 'contoso', protocols, auth: 'app', smtpVia: 'smtp' },
     ]);
   return new AccountDirectory(new Map(await Promise.all([account('Talend', 'right password'), account('scanner', 'scan', ['smtp'])])), new PasswordCheckQueue(2, 10, 10));
 }

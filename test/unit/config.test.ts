@@ -45,6 +45,27 @@ describe('config validation', () => {
     expect(config.apps.get('contoso')!.authorityHost).toBe('https://login.microsoftonline.us');
     expect(config.apps.get('contoso')!.scope).toBe('https://outlook.office365.us/.default');
     expect(config.upstream.smtp.host).toBe('smtp.office365.us');
+    // Graph: its own host per cloud, and the Graph token's scope follows it.
+    expect(config.upstream.graph.url).toBe('https://graph.microsoft.us');
+    expect(config.apps.get('contoso')!.graphScope).toBe('https://graph.microsoft.us/.default');
+    const china = validateConfig(minimalConfig({ cloud: 'china' }), tempDir());
+    expect(china.upstream.graph.url).toBe('https://microsoftgraph.chinacloudapi.cn');
+    expect(validateConfig(minimalConfig({ cloud: 'dod' }), tempDir()).upstream.graph.url).toBe('https://dod-graph.microsoft.us');
+  });
+
+  it('sends through SMTP unless an account says smtpVia graph or auto; graphScope follows upstream.graph.url', () => {
+    const config = validateConfig(minimalConfig({ upstream: { graph: { url: 'https://127.0.0.1:8443' } } }), tempDir());
+    expect(config.accounts.get('talend')!.smtpVia).toBe('smtp');
+    expect(config.apps.get('contoso')!.graphScope).toBe('https://127.0.0.1:8443/.default');
+    const viaGraph = minimalConfig();
+    (viaGraph.accounts as any).talend.smtpVia = 'graph';
+    expect(validateConfig(viaGraph, tempDir()).accounts.get('talend')!.smtpVia).toBe('graph');
+    (viaGraph.accounts as any).talend.smtpVia = 'rest';
+    expect(problems(viaGraph)).toContainEqual(expect.stringMatching(/^accounts\.talend\.smtpVia: "rest" is not allowed/));
+    expect(problems(minimalConfig({ upstream: { graph: { url: 'https://graph.microsoft.com/v1.0' } } }))).toContainEqual(expect.stringMatching(/^upstream\.graph\.url: .* is not an https:\/\/ URL without a path/));
+    const scoped = minimalConfig();
+    (scoped.apps as any).contoso.graphScope = 'https://graph.microsoft.com/Mail.Send';
+    expect(problems(scoped)).toContainEqual(expect.stringMatching(/^apps\.contoso\.graphScope: must end in "\/\.default"/));
   });
 
   it('reports every problem with its key, not just the first', () => {
@@ -189,6 +210,7 @@ describe('config validation', () => {
       imap: { host: 'outlook.office365.com', port: 993 }, pop3: { host: 'outlook.office365.com', port: 995 }, smtp: { host: 'smtp.office365.com', port: 587 },
       connectTimeoutMs: 10_000, tlsTimeoutMs: 10_000, loginTimeoutMs: 20_000, maxSessionsPerMailbox: { imap: 16, pop3: 16, smtp: 3 },
       sessionWaitMs: 5000, maxWaitingPerMailbox: 50, throttleBackoffMs: 60_000,
+      graph: { url: 'https://graph.microsoft.com', maxMessageBytes: 36_700_160, requestTimeoutMs: 60_000, sendTimeoutMs: 120_000 },
     });
     expect(validateConfig(minimalConfig({ admin: { port: 9090 } }), tempDir()).admin).toEqual({ host: '127.0.0.1', port: 9090 });
   });

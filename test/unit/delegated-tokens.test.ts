@@ -4,7 +4,7 @@ import { readTokenAnswer } from '../../src/tokens/refresh-grant.js';
 import { TokenError } from '../../src/tokens/errors.js';
 import type { AppConfig } from '../../src/config/types.js';
 
-const app = (tenantId: string, scope = 'https://outlook.office365.com/.default'): AppConfig => ({ name: 'mine', tenantId, clientId: 'x', credential: { kind: 'none' }, authorityHost: 'https://login.microsoftonline.com', scope });
+const app = (tenantId: string, scope = 'https://outlook.office365.com/.default'): AppConfig => ({ name: 'mine', tenantId, clientId: 'x', credential: { kind: 'none' }, authorityHost: 'https://login.microsoftonline.com', scope, graphScope: 'https://graph.microsoft.com/.default' });
 
 function thrown(fn: () => unknown): TokenError {
   try {

@@ -6,6 +6,7 @@ import type { ClientSockets } from './client-sockets.js';
 import { readDataFaithfully } from './data-reader.js';
 import { logIn, params, relayStep, type RelaySession } from './relay.js';
 import { asError, SmtpAnswers } from './replies.js';
+import { graphData, graphMailFrom, graphRcptTo } from './graph-session.js';
 import type { SmtpReply } from '../../wire/smtp-reply.js';
 import { GOODBYE, SmtpShutdown } from './shutdown.js';
 
@@ -122,6 +123,7 @@ class SmtpHooks {
     const relay = this.#relayOf(session);
     if (!relay.account) return callback(asError(this.#tlsFirst && !session.secure ? SmtpAnswers.starttlsFirst : SmtpAnswers.authenticationRequired));
     if (this.#shutdown.stopping) return callback(asError(GOODBYE));
+    if (relay.graph) return answered(callback)(graphMailFrom(relay, relay.graph, address));
     this.#whileBusy(session, () => relayStep(relay, async (upstream) => {
       if (relay.transactionOpen) {
         relay.transactionOpen = false;
@@ -136,6 +138,7 @@ class SmtpHooks {
 
   readonly onRcptTo = (address: SMTPServerAddress, session: SMTPServerSession, callback: Callback): void => {
     const relay = this.#relayOf(session);
+    if (relay.graph) return answered(callback)(graphRcptTo(relay.graph, address));
     this.#whileBusy(session, () => relayStep(relay, async (upstream) => {
       const answer = await upstream.command(`RCPT TO:<${address.address}>${params(address)}`);
       if (answer.code >= 400) logRefusal(relay, 'smtp.recipient-refused', 'RCPT', answer, senderOf(session));
@@ -145,22 +148,25 @@ class SmtpHooks {
 
   readonly onData = (stream: SMTPServerDataStream, session: SMTPServerSession, callback: (error: Error | null, message?: string) => void): void => {
     const relay = this.#relayOf(session);
-    this.#whileBusy(session, () => relayStep(relay, async (upstream) => {
+    const graph = relay.graph;
+    const step = graph ? () => graphData(relay, graph, stream) : () => relayStep(relay, async (upstream) => {
       const answer = await upstream.data(stream);
       relay.transactionOpen = false;
       if (answer.code < 300) {
         relay.messages++;
+        relay.ctx.metrics.messagesSent.add({ path: 'smtp' });
         relay.log.info({ event: 'smtp.message', bytes: stream.byteLength, recipients: session.envelope.rcptTo.length }, 'message accepted upstream');
       } else {
         logRefusal(relay, 'smtp.message-refused', 'DATA', answer, senderOf(session));
       }
       return answer;
-    }, false)).then(
+    }, false);
+    this.#whileBusy(session, step).then(
       (answer) => {
         // smtp-server answers only after the stream ended; make sure it does.
         if (!stream.readableEnded) stream.resume();
         if (answer) return callback(asError(answer));
-        callback(null, relay.lastReplyText);
+        callback(null, graph ? '2.0.0 OK: sent through Microsoft Graph' : relay.lastReplyText);
       },
       (error: Error) => callback(error),
     );

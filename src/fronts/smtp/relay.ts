@@ -1,41 +1,16 @@
-import type { Socket } from 'node:net';
 import type { SMTPServerAddress } from 'smtp-server';
 import type { ProxyContext } from '../../auth/context.js';
-import { login, upstreamLogin, type LoginAttempt, type UpstreamLogin } from '../../auth/login.js';
+import { checkCredentials, connectUpstream, login, upstreamLogin, type LoginAttempt, type UpstreamLogin } from '../../auth/login.js';
+import { fallingBackToGraph, graphLogIn, sendsThroughGraph, SMTP_AUTH_DISABLED, switchToGraph } from './graph-login.js';
 import type { BasicCredentials } from '../../auth/sasl/index.js';
-import type { AccountConfig } from '../../config/types.js';
 import { UpstreamError } from '../../outbound/errors.js';
 import { noticeThrottling } from '../../upstream/mailbox-limits.js';
 import { SmtpUpstream } from '../../upstream/smtp-client.js';
 import { formatReply, type SmtpReply } from '../../wire/smtp-reply.js';
 import { replyTo } from '../replies.js';
-import type { OpenedSession } from '../session.js';
 import { SmtpAnswers, SMTP_REPLIES, type SmtpAnswer } from './replies.js';
-import type { StoppableSession } from './shutdown.js';
+import type { RelaySession } from './session-state.js';
 
-/** Per-client state beside smtp-server's session object. */
-export interface RelaySession extends StoppableSession, OpenedSession {
-  started: number;
-  clientAddress: string;
-  /**
-   * Aborted when the client is gone: a login still waiting gives up, and an upstream session
-   * opened from now on is not wanted.
-   */
-  left: AbortController;
-  /** The client's TCP connection, for its byte counters. */
-  socket?: Socket | undefined;
-  /** Gives the connection's place back to the connection limits (see ClientSockets). */
-  release?: (() => void) | undefined;
-  account?: AccountConfig;
-  upstream?: SmtpUpstream;
-  /** Opens a new upstream session the way AUTH did, after Exchange dropped the last one. */
-  reopen?: () => Promise<SmtpUpstream>;
-  /** Logins refused on this connection (wrong password, unknown user, lockout). */
-  failedLogins: number;
-  messages: number;
-  /** Text of the upstream's last reply, passed on as the text of the final 250 for DATA. */
-  lastReplyText?: string;
-}
 
 /**
  * AUTH: one login (auth/login.ts) with the SMTP upstream login. `ok`: smtp-server answers 235;
@@ -43,26 +18,35 @@ export interface RelaySession extends StoppableSession, OpenedSession {
  */
 export async function logIn(relay: RelaySession, credentials: BasicCredentials): Promise<SmtpAnswer | 'ok' | 'client-left'> {
   const attempt: LoginAttempt = { credentials, protocol: 'smtp', clientAddress: relay.clientAddress, previousFailures: relay.failedLogins, signal: relay.left.signal };
-  const open = watchingThrottling(relay.ctx, relay, upstreamLogin(relay.ctx, SmtpUpstream.open));
-  const outcome = await login(relay.ctx, attempt, relay.log, open);
-  if (!outcome.ok) {
-    if (outcome.kind === 'denied' && ++relay.failedLogins >= relay.ctx.config.clients.maxLoginAttemptsPerConnection) {
+  const local = await checkCredentials(relay.ctx, attempt, relay.log);
+  if (!local.ok) {
+    if (local.kind === 'denied' && ++relay.failedLogins >= relay.ctx.config.clients.maxLoginAttemptsPerConnection) {
       return replyTo(SMTP_REPLIES, { kind: 'too-many-failures' })!;
     }
-    return replyTo(SMTP_REPLIES, outcome)!;
+    return replyTo(SMTP_REPLIES, local)!;
   }
+  const { account } = local;
+  if (sendsThroughGraph(relay.ctx, account)) return graphLogIn(relay, account, local.log);
+  const open = fallingBackToGraph(account, watchingThrottling(relay.ctx, relay, upstreamLogin(relay.ctx, SmtpUpstream.open)));
+  const outcome = await connectUpstream(relay.ctx, account, attempt, local.log, open);
+  if (!outcome.ok) return replyTo(SMTP_REPLIES, outcome)!;
+  if (outcome.upstream === SMTP_AUTH_DISABLED) {
+    switchToGraph(relay.ctx, account, local.log);
+    return graphLogIn(relay, account, local.log, true);
+  }
+  const upstream = outcome.upstream as SmtpUpstream;
   if (relay.left.signal.aborted) {
     // The client left (or was told goodbye) during the login: nobody will use this one.
-    void outcome.upstream.quit();
+    void upstream.quit();
     return 'client-left';
   }
   relay.account = outcome.account;
-  relay.upstream = outcome.upstream;
+  relay.upstream = upstream;
   // Later reconnects (the upstream may drop an idle session) take the same path.
   relay.reopen = async () => {
     const again = await login(relay.ctx, attempt, relay.log, open);
-    if (!again.ok) throw new UpstreamError('unreachable', 'could not log in upstream again');
-    return again.upstream;
+    if (!again.ok || again.upstream === SMTP_AUTH_DISABLED) throw new UpstreamError('unreachable', 'could not log in upstream again');
+    return again.upstream as SmtpUpstream;
   };
   return 'ok';
 }
@@ -117,3 +101,5 @@ export function params(address: SMTPServerAddress): string {
   if (!address.args) return '';
   return Object.entries(address.args).map(([key, value]) => (value === true ? ` ${key}` : ` ${key}=${value}`)).join('');
 }
+
+export type { RelaySession } from './session-state.js';

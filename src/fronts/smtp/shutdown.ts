@@ -13,6 +13,8 @@ export interface StoppableSession {
   /** The shutdown grace is over for it: only a verdict Exchange still owes may keep it. */
   graceOver?: boolean;
   upstream?: { readonly awaitingVerdict: boolean; close(): void };
+  /** The same for a session that sends through Microsoft Graph. */
+  graph?: { readonly awaitingVerdict: boolean; close(): void };
   readonly log: Logger;
 }
 
@@ -79,7 +81,7 @@ export class SmtpShutdown {
     if (!this.#stopping) return;
     setImmediate(() => {
       const session = this.sessions.get(sessionId);
-      if (session && (session.graceOver ? !session.upstream?.awaitingVerdict : isIdle(session))) this.#goodbye(sessionId);
+      if (session && (session.graceOver ? !verdictOwed(session) : isIdle(session))) this.#goodbye(sessionId);
     });
   }
 
@@ -87,14 +89,17 @@ export class SmtpShutdown {
     const session = this.sessions.get(sessionId);
     if (!session) return;
     session.graceOver = true;
-    if (session.upstream?.awaitingVerdict) {
+    if (verdictOwed(session)) {
       session.log.info({ event: 'shutdown.awaiting-verdict' }, 'shutdown grace over; the message went to the mail server, waiting for its answer');
       return;
     }
     if (!isIdle(session)) session.log.info({ event: 'shutdown.cut' }, 'shutdown grace over; transaction in progress cut with 421, nothing delivered');
     // Abort before the client hears anything: a message still streaming must never get
     // its terminator upstream.
-    if (session.busy) session.upstream?.close();
+    if (session.busy) {
+      session.upstream?.close();
+      session.graph?.close();
+    }
     this.#goodbye(sessionId);
   }
 
@@ -112,4 +117,9 @@ export class SmtpShutdown {
 
 function isIdle(session: StoppableSession): boolean {
   return !session.busy && !session.transactionOpen;
+}
+
+/** The message went upstream (Exchange or Graph) and its verdict has not come back. */
+function verdictOwed(session: StoppableSession): boolean {
+  return Boolean(session.upstream?.awaitingVerdict || session.graph?.awaitingVerdict);
 }

@@ -1,4 +1,4 @@
-// Mints app-only access tokens shaped like Entra's v1 tokens for Exchange Online (the ones
+// Mints app-only access tokens shaped like Entra's v1 tokens for Exchange Online and Graph (the ones
 // the proxy decodes to explain failures: appid, oid, roles, tid, ...).
 import { randomBytes } from 'node:crypto';
 import { nowSeconds, signJwt } from '../jwt.js';
@@ -11,8 +11,8 @@ export interface TokenRequest {
   /** The scope minus "/.default". */
   audience: string;
   lifetimeSeconds: number;
-  /** Whether the app's roles apply to this resource (they are Exchange's roles). */
-  includeRoles: boolean;
+  /** The app roles consented on this resource (Exchange's or Graph's); [] for any other. */
+  roles: readonly string[];
   /** "1" = client secret, "2" = certificate. */
   appidacr: '1' | '2';
 }
@@ -45,6 +45,6 @@ export function mintAccessToken(key: SigningKey, request: TokenRequest): string 
     ver: '1.0',
   };
   // Like Entra: no `roles` claim at all when nothing was consented.
-  if (request.includeRoles && app.roles.length > 0) claims.roles = [...app.roles];
+  if (request.roles.length > 0) claims.roles = [...request.roles];
   return signJwt({ typ: 'JWT', alg: 'RS256', x5t: key.kid, kid: key.kid }, claims, key.privateKey);
 }

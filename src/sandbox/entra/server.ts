@@ -23,6 +23,8 @@ export interface EntraServerOptions {
   stats: SandboxStats;
   lifetimeSeconds: number;
   exchangeAudience: string;
+  /** The Graph endpoint's URL (its token audience), known once listening. */
+  graphAudience: () => string;
   /** "https://127.0.0.1:PORT", known once listening. */
   authorityHost: () => string;
   delegated: DelegatedFlows;
@@ -41,6 +43,7 @@ export function createEntraServer(options: EntraServerOptions): EntraServer {
     key: options.key,
     lifetimeSeconds: options.lifetimeSeconds,
     exchangeAudience: options.exchangeAudience,
+    graphAudience: options.graphAudience,
     assertionAudiences: (tenant) => {
       const base = `${options.authorityHost()}/${tenant}`;
       return [`${base}/oauth2/v2.0/token`, `${base}/oauth2/token`, `${base}/v2.0`, base];

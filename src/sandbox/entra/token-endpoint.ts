@@ -3,6 +3,7 @@
 // are handled here; the delegated grants (device code, authorization code, refresh token) in
 // delegated-grants.ts.
 import type { Directory } from '../directory.js';
+import type { SandboxApp } from '../types.js';
 import { mintAccessToken } from './access-token.js';
 import { checkCredential, type BasicCredentials } from './client-credential.js';
 import { answerDelegatedGrant, DELEGATED_GRANTS, type DelegatedContext } from './delegated-grants.js';
@@ -16,6 +17,8 @@ export interface TokenEndpointContext {
   lifetimeSeconds: number;
   /** Resource whose roles are the Exchange app roles ("https://outlook.office365.com"). */
   exchangeAudience: string;
+  /** Resource whose roles are the app's Graph roles: the sandbox's Graph URL, known once listening. */
+  graphAudience(): string;
   /** Audiences a client assertion may name (the token endpoint URL and its aliases). */
   assertionAudiences(tenant: string): string[];
   delegated: DelegatedContext;
@@ -63,8 +66,15 @@ export function answerTokenRequest(ctx: TokenEndpointContext, tenant: string, fo
     tenantId: directory.tenantId,
     audience,
     lifetimeSeconds: ctx.lifetimeSeconds,
-    includeRoles: audience.replace(/\/$/, '') === ctx.exchangeAudience,
+    roles: rolesFor(ctx, app, audience.replace(/\/$/, '')),
     appidacr: credential.acr,
   });
   return { status: 200, body: { token_type: 'Bearer', expires_in: ctx.lifetimeSeconds, ext_expires_in: ctx.lifetimeSeconds, access_token: accessToken } };
+}
+
+/** A token carries the roles consented on its resource only: Exchange's and Graph's are separate grants. */
+function rolesFor(ctx: TokenEndpointContext, app: SandboxApp, audience: string): readonly string[] {
+  if (audience === ctx.exchangeAudience) return app.roles;
+  if (audience === ctx.graphAudience()) return app.graphRoles ?? [];
+  return [];
 }
