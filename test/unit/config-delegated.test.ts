@@ -49,6 +49,14 @@ describe('config for delegated sign-in', () => {
     expect(problems(raw)).toContainEqual({ key: 'accounts.me.auth', problem: '"oauth" is not allowed', fix: 'use one of: app, delegated' });
   });
 
+  it('refuses smtpVia graph or auto for a delegated account: Graph sending needs the app\'s own access', () => {
+    for (const smtpVia of ['graph', 'auto']) {
+      const raw = delegatedConfig();
+      (raw.accounts as any).me.smtpVia = smtpVia;
+      expect(problems(raw)).toEqual([{ key: 'accounts.me.smtpVia', problem: expect.stringContaining('auth "delegated"'), fix: expect.stringContaining('remove smtpVia') }]);
+    }
+  });
+
   it('keeps the token store in the per-user state folder unless tokenStore.dir says where (relative to the config file)', () => {
     expect(defaultTokenStoreDir({ XDG_STATE_HOME: '/x/state' }, 'linux', '/home/me')).toBe('/x/state/o365-mail-proxy');
     expect(defaultTokenStoreDir({}, 'linux', '/home/me')).toBe('/home/me/.local/state/o365-mail-proxy');
