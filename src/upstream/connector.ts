@@ -16,15 +16,6 @@ export interface ConnectorOptions {
 }
 
 /**
- * The groups offered for the TLS key exchange, the first one with a key share. Under TLS 1.3
- * OpenSSL keeps the client's key share for the connection's whole life, and an idle resumed
- * connection holds ~5 KiB less with a P-256 share than with Node's default X25519 (36-37 vs
- * 41-42 KiB of RSS, 2,000 connections, README "Memory per session"). X25519 stays offered: a
- * server that will not take P-256 asks for it (HelloRetryRequest) and the handshake goes on.
- */
-const KEY_SHARE_GROUPS = 'P-256:X25519:P-384';
-
-/**
  * Opens connections to the upstream mail hosts. The TLS context is built once (a `ca` passed
  * to every tls.connect builds a context per connection: ~40% of the setup rate and ~20 KiB
  * each, measured) and TLS sessions are resumed per host, so a burst of logins stays cheap.
@@ -38,7 +29,7 @@ export class UpstreamConnector {
   constructor(options: ConnectorOptions) {
     this.#options = options;
     // An extra CA adds to the public roots, as NODE_EXTRA_CA_CERTS would; it does not replace them.
-    this.#secureContext = createSecureContext({ ...(options.ca ? { ca: [...rootCertificates, options.ca] } : {}), ecdhCurve: KEY_SHARE_GROUPS });
+    this.#secureContext = createSecureContext(options.ca ? { ca: [...rootCertificates, options.ca] } : {});
   }
 
   /** Plain TCP (SMTP submission starts in clear and upgrades with STARTTLS). */
