@@ -1,24 +1,18 @@
 import type { Logger } from 'pino';
-import type { AccountConfig, AppConfig, HttpProxyConfig } from '../config/types.js';
+import type { AccountConfig, AppConfig } from '../config/types.js';
 import type { Secret } from '../config/secret.js';
-import type { Metrics } from '../ops/metrics.js';
 import { delegatedScopes } from './delegated-scopes.js';
 import { TokenError } from './errors.js';
 import type { AccessToken } from './msal-source.js';
 import { createNetworkClient, type TokenNetworkClient } from './network-client.js';
 import { redeemRefreshToken } from './refresh-grant.js';
-import { withDeadline } from './provider.js';
+import { withDeadline, type TokenProviderOptions } from './provider.js';
 import { LOG_HINTS } from './setup-advice.js';
 import { SignInStore, SignInStoreError, type SignIn } from './signin-store.js';
 import type { Opener } from './sealed-file.js';
 
-export interface DelegatedOptions {
-  requestTimeoutMs: number;
-  minRemainingSeconds: number;
-  ca?: string;
-  proxy?: HttpProxyConfig;
-  log: Logger;
-  metrics?: Metrics;
+/** The app-only provider's options (deadline, renewal margin, CA, proxy, log), and the store's key. */
+export interface DelegatedOptions extends TokenProviderOptions {
   /** The token store's key; without it the store opens only with the password a client just gave. */
   storeKey?: Secret;
 }
