@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import cluster from 'node:cluster';
 import { ConfigError } from './config/validate.js';
 import type { LogLevel, Protocol } from './config/types.js';
 import { doctorCommand, genCertCommand, hashPasswordCommand, startCommand, type LogFlags } from './cli/commands.js';
@@ -87,7 +88,17 @@ function loginFilter(values: OptionValues): { protocol?: Protocol; port?: number
   return { ...(protocol ? { protocol } : {}), ...(port ? { port: Number(port) } : {}) };
 }
 
-main(process.argv.slice(2)).catch((error: unknown) => {
+/**
+ * The command line without node and the script. A worker of a single executable gets the
+ * executable's path once more in front: node:cluster starts a worker as `<node> <argv[1]> ...`,
+ * and in a single executable argv[1] is the executable itself.
+ */
+function commandLine(): string[] {
+  const args = process.argv.slice(2);
+  return cluster.isWorker && args[0] === process.execPath ? args.slice(1) : args;
+}
+
+main(commandLine()).catch((error: unknown) => {
   if (error instanceof ConfigError || error instanceof UsageError) {
     process.stderr.write(`o365-mail-proxy: ${error.message}\n`);
     process.exit(2);

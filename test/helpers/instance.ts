@@ -43,8 +43,12 @@ export interface Instance {
   exited: Promise<number | null>;
 }
 
-/** Starts sandbox and proxy (IMAP, POP3, SMTP and admin listeners on port 0); `config` is merged into the top level and clients; `args` go to `start`. */
-export async function startInstance(config: { workers?: number | string; clients?: Record<string, unknown> } = {}, args: string[] = []): Promise<Instance> {
+/**
+ * Starts sandbox and proxy (IMAP, POP3, SMTP and admin listeners on port 0); `config` is merged
+ * into the top level and clients; `args` go to `start`; `program`: what runs the proxy (the built
+ * CLI under this Node by default, or an installed executable).
+ */
+export async function startInstance(config: { workers?: number | string; clients?: Record<string, unknown> } = {}, args: string[] = [], program: string[] = [process.execPath, CLI]): Promise<Instance> {
   const sandbox = await startSandbox();
   const app = sandbox.registerApp({});
   sandbox.addMailbox(MAILBOX);
@@ -66,7 +70,8 @@ export async function startInstance(config: { workers?: number | string; clients
   };
   await writeConfig({ talend: PASSWORD });
   let output = '';
-  const child = spawn(process.execPath, [CLI, 'start', '--config', configPath, '--log-format', 'json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, ...before] = program as [string, ...string[]];
+  const child = spawn(command, [...before, 'start', '--config', configPath, '--log-format', 'json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { minimalConfig, tempDir } from '../helpers/config.js';
 import { startDemo } from '../helpers/demo-process.js';
+import { python, startInstance } from '../helpers/instance.js';
 import { curl } from '../helpers/stack.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -55,7 +56,7 @@ describe('installation without git', () => {
   }, 300_000);
 
   const sea = seaSupport();
-  it.skipIf(!sea.ok)(`builds a single executable (Node SEA) that runs without Node: --version, gen-cert, check-config, demo${sea.ok ? '' : ` — skipped: ${sea.reason}`}`, async () => {
+  it.skipIf(!sea.ok)(`builds a single executable (Node SEA) that runs without Node: --version, gen-cert, check-config, demo, start with workers: 2${sea.ok ? '' : ` — skipped: ${sea.reason}`}`, async () => {
     const out = tempDir();
     // The script behind `npm run build:sea`, without its `npm run build` (npm test just built).
     execFileSync(process.execPath, [join(root, 'scripts', 'build-sea.mjs'), '--out', out], { stdio: 'ignore', timeout: 120_000 });
@@ -64,6 +65,16 @@ describe('installation without git', () => {
     expect(readdirSync(out)).toEqual([process.platform === 'win32' ? 'o365-mail-proxy.exe' : 'o365-mail-proxy']);
     // An empty PATH: no node to fall back on, the executable is the runtime.
     await smokeTest([executable], { ...process.env, PATH: '' });
+    // With workers the executable starts itself again (node:cluster): each must read its arguments.
+    const instance = await startInstance({ workers: 2 }, [], [executable]);
+    try {
+      for (let i = 0; i < 4; i++) expect((await python(instance, { client: 'imap' })).loginResponse, instance.output()).toBeDefined();
+      expect(new Set(instance.entries().filter((e) => e.event === 'auth.ok').map((e) => e.worker))).toEqual(new Set([1, 2]));
+    } finally {
+      instance.child.kill('SIGTERM');
+      expect(await instance.exited).toBe(0);
+      await instance.sandbox.close();
+    }
   }, 300_000);
 });
 
