@@ -8,6 +8,8 @@ export interface AccountRow {
   mailbox: string;
   app: string;
   protocols: string[];
+  /** How mail from its SMTP clients leaves (accounts that may use SMTP). */
+  smtpVia?: AccountConfig['smtpVia'];
   auth: 'app' | 'delegated';
   /**
    * Delegated accounts: whether a sign-in is stored ("stored", "none", "unreadable"), when it was
@@ -19,7 +21,7 @@ export interface AccountRow {
 /** `store`: where delegated sign-ins are; only their clear renewal time is read, no secret is needed. */
 export function accountRows(accounts: Iterable<AccountConfig>, store?: SignInStore): AccountRow[] {
   return [...accounts]
-    .map((a) => ({ username: a.username, mailbox: a.mailbox, app: a.app, protocols: [...a.protocols], auth: a.auth, ...(a.auth === 'delegated' && store ? { signIn: signInOf(store, a.username) } : {}) }))
+    .map((a) => ({ username: a.username, mailbox: a.mailbox, app: a.app, protocols: [...a.protocols], ...(a.protocols.includes('smtp') ? { smtpVia: a.smtpVia } : {}), auth: a.auth, ...(a.auth === 'delegated' && store ? { signIn: signInOf(store, a.username) } : {}) }))
     .sort((a, b) => a.username.localeCompare(b.username));
 }
 
@@ -41,7 +43,7 @@ function signInCell(row: AccountRow): string {
 
 /** Columns padded to their widest cell, two spaces apart: readable, and easy to cut or grep. */
 export function renderTable(rows: AccountRow[]): string {
-  const cells = [['ACCOUNT', 'MAILBOX', 'APP', 'PROTOCOLS', 'AUTH', 'SIGN-IN'], ...rows.map((r) => [r.username, r.mailbox, r.app, r.protocols.join(','), r.auth, signInCell(r)])];
+  const cells = [['ACCOUNT', 'MAILBOX', 'APP', 'PROTOCOLS', 'SMTP VIA', 'AUTH', 'SIGN-IN'], ...rows.map((r) => [r.username, r.mailbox, r.app, r.protocols.join(','), r.smtpVia ?? '-', r.auth, signInCell(r)])];
   const widths = cells[0]!.map((_, column) => Math.max(...cells.map((row) => row[column]!.length)));
   return cells.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ')).join('\n') + '\n';
 }

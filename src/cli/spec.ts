@@ -45,7 +45,7 @@ export const COMMANDS = {
     options: { config, json },
   },
   accounts: {
-    summary: 'list the local accounts with their mailbox, app, protocols and sign-in',
+    summary: 'list the local accounts with their mailbox, app, protocols, SMTP path and sign-in',
     options: { config, json },
   },
   login: {

@@ -19,19 +19,21 @@ describe('accounts', () => {
   const apps = { contoso: { tenantId: 'contoso.onmicrosoft.com', clientId: '11111111-2222-3333-4444-555555555555', clientSecret: '${env:O365P_TEST_NEVER_SET}' } };
   const accounts = {
     talend: { passwordHash: HASH, mailbox: 'invoices@contoso.com', app: 'contoso', protocols: ['imap', 'smtp'] },
-    Scanner: { passwordHash: HASH, mailbox: 'scans@contoso.com', app: 'contoso', protocols: ['smtp'] },
+    Scanner: { passwordHash: HASH, mailbox: 'scans@contoso.com', app: 'contoso', protocols: ['smtp'], smtpVia: 'graph' },
+    reader: { passwordHash: HASH, mailbox: 'invoices@contoso.com', app: 'contoso', protocols: ['pop3'] },
     fetch: { passwordHash: HASH, mailbox: 'invoices@contoso.com', app: 'contoso' },
   };
 
-  it('lists accounts with mailbox, app and protocols as a table, without the service\'s secrets and without hashes', () => {
+  it('lists accounts with mailbox, app, protocols and how their mail leaves as a table, without the service\'s secrets and without hashes', () => {
     const result = cli(['accounts', '--config', writeConfig({ apps, accounts })]);
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     expect(result.stdout).toBe([
-      'ACCOUNT  MAILBOX               APP      PROTOCOLS       AUTH  SIGN-IN',
-      'fetch    invoices@contoso.com  contoso  imap,pop3,smtp  app   -',
-      'Scanner  scans@contoso.com     contoso  smtp            app   -',
-      'talend   invoices@contoso.com  contoso  imap,smtp       app   -',
+      'ACCOUNT  MAILBOX               APP      PROTOCOLS       SMTP VIA  AUTH  SIGN-IN',
+      'fetch    invoices@contoso.com  contoso  imap,pop3,smtp  smtp      app   -',
+      'reader   invoices@contoso.com  contoso  pop3            -         app   -',
+      'Scanner  scans@contoso.com     contoso  smtp            graph     app   -',
+      'talend   invoices@contoso.com  contoso  imap,smtp       smtp      app   -',
       '',
     ].join('\n'));
   });
@@ -40,9 +42,10 @@ describe('accounts', () => {
     const result = cli(['accounts', '--config', writeConfig({ apps, accounts }), '--json']);
     expect(result.status).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual([
-      { username: 'fetch', mailbox: 'invoices@contoso.com', app: 'contoso', protocols: ['imap', 'pop3', 'smtp'], auth: 'app' },
-      { username: 'Scanner', mailbox: 'scans@contoso.com', app: 'contoso', protocols: ['smtp'], auth: 'app' },
-      { username: 'talend', mailbox: 'invoices@contoso.com', app: 'contoso', protocols: ['imap', 'smtp'], auth: 'app' },
+      { username: 'fetch', mailbox: 'invoices@contoso.com', app: 'contoso', protocols: ['imap', 'pop3', 'smtp'], smtpVia: 'smtp', auth: 'app' },
+      { username: 'reader', mailbox: 'invoices@contoso.com', app: 'contoso', protocols: ['pop3'], auth: 'app' },
+      { username: 'Scanner', mailbox: 'scans@contoso.com', app: 'contoso', protocols: ['smtp'], smtpVia: 'graph', auth: 'app' },
+      { username: 'talend', mailbox: 'invoices@contoso.com', app: 'contoso', protocols: ['imap', 'smtp'], smtpVia: 'smtp', auth: 'app' },
     ]);
     expect(result.stdout).not.toContain('scrypt');
   });
@@ -60,8 +63,8 @@ describe('accounts', () => {
     const result = cli(['accounts', '--config', file, '--json']);
     expect(result.stderr).toBe('');
     expect(JSON.parse(result.stdout)).toEqual([
-      { username: 'me', mailbox: 'me@contoso.com', app: 'mine', protocols: ['imap', 'pop3', 'smtp'], auth: 'delegated', signIn: { state: 'stored', renewedAt: '2026-11-29T10:00:00.000Z' } },
-      { username: 'you', mailbox: 'you@contoso.com', app: 'mine', protocols: ['imap', 'pop3', 'smtp'], auth: 'delegated', signIn: { state: 'none' } },
+      { username: 'me', mailbox: 'me@contoso.com', app: 'mine', protocols: ['imap', 'pop3', 'smtp'], smtpVia: 'smtp', auth: 'delegated', signIn: { state: 'stored', renewedAt: '2026-11-29T10:00:00.000Z' } },
+      { username: 'you', mailbox: 'you@contoso.com', app: 'mine', protocols: ['imap', 'pop3', 'smtp'], smtpVia: 'smtp', auth: 'delegated', signIn: { state: 'none' } },
     ]);
     expect(cli(['accounts', '--config', file]).stdout).toContain('none: run o365-mail-proxy login you');
   });
