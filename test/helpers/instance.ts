@@ -100,7 +100,7 @@ export async function waitForLog(instance: Instance, match: (entry: LogEntry) =>
 const PYCLIENT = fileURLToPath(new URL('../clients/pyclient.py', import.meta.url));
 
 /** One of Python's standard-library mail clients against the instance (pyclient.py). */
-export function python(instance: Instance, request: Record<string, unknown> & { client: Protocol }): Promise<Record<string, any>> {
+export function python(instance: Pick<Instance, 'ports'>, request: Record<string, unknown> & { client: Protocol }): Promise<Record<string, any>> {
   const full = { host: '127.0.0.1', port: instance.ports[request.client], tls: 'none', ca: '', user: 'talend', password: PASSWORD, ...request };
   return new Promise((resolve, reject) => {
     const child = execFile('python3', [PYCLIENT], { timeout: 60_000 }, (error, stdout, stderr) => {
