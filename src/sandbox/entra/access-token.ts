@@ -19,17 +19,30 @@ export interface TokenRequest {
 
 export const issuerFor = (tenantId: string): string => `https://sts.windows.net/${tenantId}/`;
 
-export function mintAccessToken(key: SigningKey, request: TokenRequest): string {
+/** The header of every token the sandbox's Entra signs. */
+export const jwtHeader = (key: SigningKey) => ({ typ: 'JWT', alg: 'RS256', x5t: key.kid, kid: key.kid });
+
+/** The claims every Entra token has: its validity window and two per-token random values. */
+export function validityClaims(lifetimeSeconds: number): Record<string, unknown> {
   const now = nowSeconds();
+  return {
+    // Entra backdates iat/nbf by five minutes to absorb clock skew.
+    iat: now - 300,
+    nbf: now - 300,
+    exp: now + lifetimeSeconds,
+    rh: `1.${randomBytes(32).toString('base64url')}.`,
+    // unique per token, like Entra's
+    uti: randomBytes(16).toString('base64url'),
+  };
+}
+
+export function mintAccessToken(key: SigningKey, request: TokenRequest): string {
   const { app, tenantId } = request;
   const issuer = issuerFor(tenantId);
   const claims: Record<string, unknown> = {
     aud: request.audience,
     iss: issuer,
-    // Entra backdates iat/nbf by five minutes to absorb clock skew.
-    iat: now - 300,
-    nbf: now - 300,
-    exp: now + request.lifetimeSeconds,
+    ...validityClaims(request.lifetimeSeconds),
     aio: randomBytes(48).toString('base64'),
     app_displayname: app.displayName ?? 'o365-mail-proxy',
     appid: app.clientId,
@@ -37,14 +50,11 @@ export function mintAccessToken(key: SigningKey, request: TokenRequest): string 
     idp: issuer,
     idtyp: 'app',
     oid: app.objectId,
-    rh: `1.${randomBytes(32).toString('base64url')}.`,
     sub: app.objectId,
     tid: tenantId,
-    // unique per token, like Entra's
-    uti: randomBytes(16).toString('base64url'),
     ver: '1.0',
   };
   // Like Entra: no `roles` claim at all when nothing was consented.
   if (request.roles.length > 0) claims.roles = [...request.roles];
-  return signJwt({ typ: 'JWT', alg: 'RS256', x5t: key.kid, kid: key.kid }, claims, key.privateKey);
+  return signJwt(jwtHeader(key), claims, key.privateKey);
 }

@@ -2,9 +2,9 @@
 // v1 user tokens for Exchange (`scp`, `upn`, `oid`, no `roles`), an OpenID id_token (v2) and
 // `client_info`, the two MSAL builds its account from (home account ID = uid.utid).
 import { createHash, randomBytes } from 'node:crypto';
-import { nowSeconds, signJwt } from '../jwt.js';
+import { signJwt } from '../jwt.js';
 import type { SandboxApp, SandboxUser } from '../types.js';
-import { issuerFor } from './access-token.js';
+import { issuerFor, jwtHeader, validityClaims } from './access-token.js';
 import type { SigningKey } from './keys.js';
 
 export interface DelegatedTokenRequest {
@@ -17,23 +17,18 @@ export interface DelegatedTokenRequest {
   lifetimeSeconds: number;
 }
 
-const header = (key: SigningKey) => ({ typ: 'JWT', alg: 'RS256', x5t: key.kid, kid: key.kid });
-
 /** Entra's `sub` is pairwise: stable for one user and app, different between apps. */
 const pairwiseSubject = (user: SandboxUser, app: SandboxApp): string =>
   createHash('sha256').update(`${user.objectId}:${app.clientId}`).digest('base64url').slice(0, 43);
 
 export function mintDelegatedAccessToken(key: SigningKey, request: DelegatedTokenRequest): string {
-  const now = nowSeconds();
   const { app, user, tenantId } = request;
   const issuer = issuerFor(tenantId);
   const [given, ...family] = user.displayName.split(' ');
   const claims: Record<string, unknown> = {
     aud: request.resource,
     iss: issuer,
-    iat: now - 300,
-    nbf: now - 300,
-    exp: now + request.lifetimeSeconds,
+    ...validityClaims(request.lifetimeSeconds),
     acct: 0,
     acr: '1',
     aio: randomBytes(48).toString('base64'),
@@ -48,40 +43,33 @@ export function mintDelegatedAccessToken(key: SigningKey, request: DelegatedToke
     ipaddr: '127.0.0.1',
     name: user.displayName,
     oid: user.objectId,
-    rh: `1.${randomBytes(32).toString('base64url')}.`,
     scp: request.permissions.join(' '),
     sid: randomBytes(16).toString('hex'),
     sub: pairwiseSubject(user, app),
     tid: tenantId,
     unique_name: user.upn,
     upn: user.upn,
-    uti: randomBytes(16).toString('base64url'),
     ver: '1.0',
   };
-  return signJwt(header(key), claims, key.privateKey);
+  return signJwt(jwtHeader(key), claims, key.privateKey);
 }
 
 export function mintIdToken(key: SigningKey, request: { app: SandboxApp; user: SandboxUser; tenantId: string; issuer: string; nonce?: string }): string {
-  const now = nowSeconds();
   const { app, user, tenantId } = request;
   const claims: Record<string, unknown> = {
     aud: app.clientId,
     iss: request.issuer,
-    iat: now - 300,
-    nbf: now - 300,
-    exp: now + 3600,
+    ...validityClaims(3600),
     name: user.displayName,
     oid: user.objectId,
     preferred_username: user.upn,
-    rh: `1.${randomBytes(32).toString('base64url')}.`,
     sid: randomBytes(16).toString('hex'),
     sub: pairwiseSubject(user, app),
     tid: tenantId,
-    uti: randomBytes(16).toString('base64url'),
     ver: '2.0',
   };
   if (request.nonce) claims.nonce = request.nonce;
-  return signJwt(header(key), claims, key.privateKey);
+  return signJwt(jwtHeader(key), claims, key.privateKey);
 }
 
 /** base64url JSON {uid, utid}: the user's object ID and tenant ID. */
