@@ -14,7 +14,8 @@ export interface IdleSessions {
   loginSeconds: number;
 }
 
-type Hold = (task: Task) => Promise<{ result: { up: number; failed: number; seconds: number }; release: () => Promise<void> }>;
+/** Starts a client that keeps `task.count` sessions logged in until released (the `hold` task). */
+export type Hold = (task: Task) => Promise<{ result: { up: number; failed: number; seconds: number }; release: () => Promise<void> }>;
 
 /**
  * Holds `count` logged-in, idle IMAP sessions through the proxy (a fresh one, after 100

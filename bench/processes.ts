@@ -37,6 +37,14 @@ export interface RunningProxyProcess {
   openFiles: { limit: number; sessions: number };
 }
 
+/** SIGTERM, and wait for the proxy to exit (it writes its CPU profile then, if asked to). */
+export async function stopProxyProcess(proxy: RunningProxyProcess): Promise<void> {
+  if (proxy.child.exitCode !== null || proxy.child.signalCode !== null) return;
+  const stopped = new Promise((resolve) => proxy.child.once('exit', resolve));
+  proxy.child.kill('SIGTERM');
+  await stopped;
+}
+
 /**
  * `node dist/cli.js start`, its JSON log in `logFile`; resolves once it logged "ready".
  * `profileDir`: write a V8 CPU profile of the proxy there when it stops (for `--cpu-prof`).

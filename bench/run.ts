@@ -23,7 +23,7 @@ import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
 import type { Setup, Task } from './client.js';
 import { render, summarize } from './figures.js';
 import { idleSessions } from './idle-sessions.js';
-import { holdClient, memory, runClient, startProxyProcess, startUpstream, type RunningProxyProcess } from './processes.js';
+import { holdClient, memory, runClient, startProxyProcess, startUpstream, stopProxyProcess } from './processes.js';
 import { measure, PIPE_BYTES, warmUp, type TargetOf } from './rounds.js';
 import { renderWorkerSessions, workerSessions } from './worker-sessions.js';
 
@@ -83,27 +83,19 @@ async function main(): Promise<void> {
     const tokenRequests = sandbox.stats.tokenRequests;
     // Idle sessions in a proxy of their own: in this one, the sessions would move into the
     // memory the rounds' transfers and bursts freed, and their growth of RSS would undercount them.
-    await stop(proxy);
+    await stopProxyProcess(proxy);
     proxy = await startProxyProcess(config, join(dir, 'proxy-idle.log'));
     const idle = await idleSessions(proxy, (task) => holdClient({ ...setup(dir), task }), target('plain', 'imap'), IDLE_SESSIONS);
-    await stop(proxy); // its descriptors and memory free for the workers' instance
+    await stopProxyProcess(proxy); // its descriptors and memory free for the workers' instance
     const workers = await workerSessions(dir, config, (task) => holdClient({ ...setup(dir), task }));
     const figures = { ...summarize(results, { load: { before, after: loadavg() }, rounds: ROUNDS, rss, tokenRequests, idle }), workerSessions: workers };
     process.stdout.write(`${render(figures)}\n${renderWorkerSessions(workers)}\n${JSON.stringify(figures)}\n`);
   } finally {
     upstream.child.kill('SIGTERM');
-    await stop(proxy);
+    await stopProxyProcess(proxy);
     await sandbox.close();
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** SIGTERM, and wait for the proxy to exit (it writes its CPU profile then, if asked to). */
-async function stop(proxy: RunningProxyProcess): Promise<void> {
-  if (proxy.child.exitCode !== null || proxy.child.signalCode !== null) return;
-  const stopped = new Promise((resolve) => proxy.child.once('exit', resolve));
-  proxy.child.kill('SIGTERM');
-  await stopped;
 }
 
 main().catch((error: unknown) => {

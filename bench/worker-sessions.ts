@@ -7,9 +7,9 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Task } from './client.js';
+import type { Hold } from './idle-sessions.js';
 import { fixed } from './report.js';
-import { memory, startProxyProcess } from './processes.js';
+import { memory, startProxyProcess, stopProxyProcess } from './processes.js';
 
 export const WORKER_SESSIONS = 15_000;
 const HOLDING_CLIENTS = 2;
@@ -27,8 +27,6 @@ export interface WorkerSessions {
   kibPerSession: number;
   loginSeconds: number;
 }
-
-type Hold = (task: Task) => Promise<{ result: { up: number; failed: number; seconds: number }; release: () => Promise<void> }>;
 
 /** A config for the instance: the bench's own, with workers: 2 and only a plain IMAP listener. */
 function writeWorkersConfig(dir: string, mainConfig: string): string {
@@ -67,6 +65,10 @@ export async function workerSessions(dir: string, mainConfig: string, hold: Hold
   try {
     const { pids } = processesOf(logFile, proxy.child.pid!);
     const target = { port: await imapPort(logFile), tls: false, via: 'proxy' as const };
+    // As in the single process's step: a first few sessions per worker load the code, the token
+    // and the TLS session the others reuse, so that the growth measured is the sessions'.
+    const warmUp = await hold({ kind: 'hold', target, count: 100, concurrency: 50 });
+    await warmUp.release();
     const before = rssOf(pids);
     const share = WORKER_SESSIONS / HOLDING_CLIENTS;
     const holders = await Promise.all(Array.from({ length: HOLDING_CLIENTS }, () => hold({ kind: 'hold', target, count: share, concurrency: 50 })));
@@ -81,9 +83,7 @@ export async function workerSessions(dir: string, mainConfig: string, hold: Hold
     const { budgets } = processesOf(logFile, proxy.child.pid!);
     return { workers: 2, asked: WORKER_SESSIONS, up, failed, budgets, rssMiB: after / 2 ** 20, kibPerSession: (after - before) / 1024 / Math.max(1, up), loginSeconds };
   } finally {
-    const stopped = new Promise((resolve) => proxy.child.once('exit', resolve));
-    proxy.child.kill('SIGTERM');
-    await stopped;
+    await stopProxyProcess(proxy);
   }
 }
 
