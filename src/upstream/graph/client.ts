@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Agent } from 'node:https';
 import type { Logger } from 'pino';
 import type { GraphConfig } from '../../config/types.js';
@@ -33,8 +34,6 @@ export interface GraphContext {
   deadline: number;
   log: Logger;
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * Microsoft Graph over HTTPS for the proxy's sending: at most 4 requests in flight per mailbox

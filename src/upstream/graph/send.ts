@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { GraphUnreachable } from './errors.js';
 import type { GraphCall, GraphClient, GraphContext } from './client.js';
 import { base64Length, takeOutAttachments } from './attachments.js';
@@ -49,8 +50,6 @@ export async function sendThroughGraph(client: GraphClient, ctx: GraphContext, m
   const requestId = await sendDraft(client, ctx, slim, matches ? undefined : placeRecipients(recipients, fromHeaders));
   return { path: 'draft', requestId };
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Looks for the message in Sent Items by its Message-ID, a few times (needs Mail.Read or Mail.ReadWrite). */
 async function foundInSentItems(client: GraphClient, ctx: GraphContext, messageId: string): Promise<boolean> {
